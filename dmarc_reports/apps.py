@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class DmarcReportsConfig(AppConfig):
+    name = "dmarc_reports"
+    verbose_name = "DMARC and TLS reports"

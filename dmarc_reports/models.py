@@ -1,0 +1,1 @@
+"""Models of ingested reports (issue: report ingestion)."""

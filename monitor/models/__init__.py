@@ -1,0 +1,4 @@
+"""Models of the monitor app, one module per subject."""
+
+from monitor.models.orgs import Membership, Organization  # noqa: F401
+from monitor.models.pools import Pool, PoolMember  # noqa: F401
