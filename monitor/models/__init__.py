@@ -2,3 +2,4 @@
 
 from monitor.models.orgs import Membership, Organization  # noqa: F401
 from monitor.models.pools import Pool, PoolMember  # noqa: F401
+from monitor.models.audits import AuditAlreadyRunning, AuditRun  # noqa: F401
