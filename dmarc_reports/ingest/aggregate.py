@@ -1,0 +1,618 @@
+"""Read a DMARC aggregate report (XML) as a stream.
+
+``parse_aggregate(source, limits=None) -> AggregateReport`` reads the report's metadata and
+published policy at once and returns; ``report.rows`` is an iterator that parses the records
+as it is consumed (once), so a 200,000-row report stays flat in memory::
+
+    report = parse_aggregate(stream)          # raises Rejected if the report is unusable
+    save_header(report.org_name, report.report_id, report.policy.domain, ...)
+    for batch in report.rows.batches(5000):   # may raise Rejected part-way: roll back
+        save_rows(batch)
+    report.records, report.messages           # counted while the rows went by
+    report.warnings                           # complete only once the rows are read
+
+``source`` is bytes, a path, or a binary file (read from its current position; it must be
+seekable, as the pipeline's members are). Shapes read: RFC 7489 (no namespace), RFC 9990
+(``urn:ietf:params:xml:ns:dmarc-2.0``: generator, np, testing, discovery_method, disposition
+``pass``, ``policy_test_mode``; ``<extension>`` and foreign-namespace elements are ignored),
+and older drafts. Salvaged, with a warning on the report: malformed XML and invalid UTF-8
+(read again in libxml2's recovery mode), upper-case or unknown enumeration values (case
+normalised; unknown values kept as sent), empty reasons, rows without aligned DKIM/SPF
+results, a missing org_name (taken from the e-mail address), metadata after the records,
+and rows whose source_ip is not an IP address (skipped, counted in the warning).
+Refused with ``Rejected``: any DOCTYPE (so no entity is ever expanded and no file or URL
+ever read), nesting deeper than ``limits.max_xml_depth``, a record with more than
+``limits.max_elements_per_record`` elements, an XML document cut short, a document that is
+not ``<feedback>``, and reports without report_id, policy domain, reporter or valid dates,
+or with a count that is not a whole number.
+
+Absent texts are ``""``; absent numbers (``pct``) are ``None``. Datetimes are aware UTC.
+"""
+
+import ipaddress
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import BinaryIO, Iterator, NamedTuple
+
+from lxml import etree
+
+from .detect import strip_bom
+from .errors import Rejected
+from .limits import Limits
+
+DISPOSITIONS = {"none", "quarantine", "reject", "pass"}
+DKIM_RESULTS = {"none", "pass", "fail", "policy", "neutral", "temperror", "permerror"}
+SPF_RESULTS = {"none", "neutral", "pass", "fail", "softfail", "temperror", "permerror", "policy"}
+ALIGNED_RESULTS = {"pass", "fail"}
+POLICIES = {"none", "quarantine", "reject"}
+ALIGNMENTS = {"r", "s"}
+TESTING = {"n", "y"}
+DISCOVERY_METHODS = {"psl", "treewalk"}
+SPF_SCOPES = {"mfrom", "helo"}
+REASON_TYPES = {"forwarded", "sampled_out", "trusted_forwarder", "mailing_list", "local_policy",
+                "other", "policy_test_mode"}
+MAX_COUNT = 2**63 - 1
+MAX_WARNINGS = 100
+PROLOG_LIMIT = 65536
+
+
+class Reason(NamedTuple):
+    type: str
+    comment: str
+
+
+class DkimResult(NamedTuple):
+    domain: str
+    selector: str
+    result: str
+    human_result: str
+
+
+class SpfResult(NamedTuple):
+    domain: str
+    scope: str
+    result: str
+
+
+@dataclass(frozen=True)
+class Row:
+    source_ip: str  # normalised (IPv4-mapped IPv6 becomes IPv4)
+    count: int
+    disposition: str
+    dkim: str  # aligned DKIM result from policy_evaluated ("" when absent)
+    spf: str  # aligned SPF result from policy_evaluated ("" when absent)
+    reasons: tuple[Reason, ...]
+    header_from: str
+    envelope_from: str
+    envelope_to: str
+    dkim_results: tuple[DkimResult, ...]
+    spf_results: tuple[SpfResult, ...]
+
+
+@dataclass
+class Policy:
+    domain: str
+    p: str = ""
+    sp: str = ""
+    np: str = ""
+    adkim: str = ""
+    aspf: str = ""
+    pct: int | None = None
+    fo: str = ""
+    testing: str = ""
+    discovery_method: str = ""
+
+
+class RowStream:
+    """The report's rows, parsed as they are read; counts them on the way."""
+
+    def __init__(self, rows: Iterator[Row]):
+        self._rows = rows
+        self.records = 0
+        self.messages = 0
+        self.done = False
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> Row:
+        try:
+            row = next(self._rows)
+        except StopIteration:
+            self.done = True
+            raise
+        self.records += 1
+        self.messages += row.count
+        return row
+
+    def batches(self, size: int = 5000) -> Iterator[list[Row]]:
+        batch = []
+        for row in self:
+            batch.append(row)
+            if len(batch) >= size:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+
+
+@dataclass
+class AggregateReport:
+    org_name: str
+    email: str
+    extra_contact_info: str
+    report_id: str
+    date_begin: datetime
+    date_end: datetime
+    policy: Policy
+    errors: list[str] = field(default_factory=list)
+    generator: str = ""
+    version: str = ""
+    warnings: list[str] = field(default_factory=list)
+    rows: RowStream = field(default_factory=lambda: RowStream(iter(())))
+
+    kind = "aggregate"
+
+    @property
+    def identity(self) -> tuple:
+        """What makes two uploads the same report: reporter, id, domain and period."""
+        return (self.org_name, self.report_id, self.policy.domain, self.date_begin, self.date_end)
+
+    @property
+    def records(self) -> int:
+        self._require_rows_read()
+        return self.rows.records
+
+    @property
+    def messages(self) -> int:
+        self._require_rows_read()
+        return self.rows.messages
+
+    def _require_rows_read(self):
+        if not self.rows.done:
+            raise RuntimeError("Read report.rows to the end first: records and messages are counted as the rows go by")
+
+
+class Notes:
+    """Warnings for one report, each said once, and not without end."""
+
+    def __init__(self, warnings: list[str]):
+        self.warnings = warnings
+
+    def add(self, message: str) -> None:
+        if message in self.warnings:
+            return
+        if len(self.warnings) < MAX_WARNINGS:
+            self.warnings.append(message)
+        elif len(self.warnings) == MAX_WARNINGS:
+            self.warnings.append("More warnings were left out")
+
+
+# Step 1: refuse what must never reach the parser -----------------------------------------------
+
+def check_prolog(stream: BinaryIO) -> None:
+    """Refuse a DOCTYPE (or any other markup declaration) before the root element."""
+    start = stream.tell()
+    head = stream.read(PROLOG_LIMIT)
+    stream.seek(start)
+    body, encoding = strip_bom(head)
+    text = body.decode(encoding or "latin-1", errors="ignore")
+    position = 0
+    while True:
+        while position < len(text) and text[position] in " \t\r\n\x00":
+            position += 1
+        rest = text[position:position + 9]
+        if rest.startswith("<?"):
+            end = text.find("?>", position)
+        elif rest.startswith("<!--"):
+            end = text.find("-->", position)
+        elif rest.startswith("<!"):
+            raise Rejected("XML with a DOCTYPE is refused (entities and external references are never read)")
+        else:
+            return  # the root element, or something the parser will refuse
+        if end < 0:
+            if len(head) < PROLOG_LIMIT:
+                return  # unterminated: the parser says so
+            raise Rejected("The XML prolog (before the first element) is longer than 64 KB")
+        position = end + 2
+
+
+def ends_properly(stream: BinaryIO) -> bool:
+    """Whether the document's last tag closes <feedback> (so it was not cut short)."""
+    stream.seek(0, 2)
+    size = stream.tell()
+    stream.seek(max(0, size - 2048))
+    tail = stream.read().rstrip(b" \t\r\n\x00")
+    stream.seek(0)
+    return re.search(rb"</\s*([\w.-]+:)?feedback\s*>(\s|<!--.*?-->)*$", tail, re.S) is not None
+
+
+# Step 2: the top-level elements of <feedback>, each complete, one at a time ----------------------
+
+class Reader:
+    """Yields (local name, element) for report_metadata, policy_published, version and record.
+
+    Each element is complete when yielded and cleared afterwards. Reads strictly first; on a
+    syntax error that is not truncation or excessive depth, reads again in recovery mode,
+    skipping what was already yielded, and notes a warning.
+    """
+
+    WANTED = {"report_metadata", "policy_published", "version", "record"}
+
+    def __init__(self, stream: BinaryIO, limits: Limits, notes: Notes):
+        self.stream = stream
+        self.limits = limits
+        self.notes = notes
+        self.namespace_prefix = ""
+
+    def items(self):
+        handed = 0
+        try:
+            for item in self._parse(recover=False):
+                handed += 1
+                yield item
+            return
+        except etree.XMLSyntaxError as error:
+            self._refuse_unless_salvageable(error)
+            self.notes.add(f"The XML is malformed ({_message(error)}); it was read in recovery mode, "
+                           "so some values may be missing or cut short")
+        self.stream.seek(0)
+        try:
+            for index, item in enumerate(self._parse(recover=True)):
+                if index >= handed:
+                    yield item
+        except etree.XMLSyntaxError as error:
+            raise Rejected(f"The XML is too damaged to read ({_message(error)})") from None
+
+    def _refuse_unless_salvageable(self, error):
+        if "Excessive depth" in str(error):
+            raise self._too_deep() from None
+        if not ends_properly(self.stream):
+            raise Rejected("The XML is incomplete or damaged: it does not end with </feedback> "
+                           f"({_message(error)})") from None
+
+    def _too_deep(self):
+        return Rejected(f"The XML nests elements more than {self.limits.max_xml_depth} levels deep; "
+                        "a DMARC report needs about 5")
+
+    def _parse(self, recover: bool):
+        """Top-level children are handed out once the next one starts (or the document ends):
+        in recovery mode libxml2's end events can be missing, but the tree is always right."""
+        events = etree.iterparse(
+            self.stream, events=("start",), resolve_entities=False, no_network=True,
+            load_dtd=False, huge_tree=False, recover=recover, remove_comments=True, remove_pis=True,
+        )
+        max_depth, max_elements = self.limits.max_xml_depth, self.limits.max_elements_per_record
+        elements = 0
+        root = wrapper = None
+        for _, element in events:
+            if root is None:
+                root, wrapper = self._find_feedback(element, wrapper)
+                continue
+            parent = element.getparent()
+            if parent is root:
+                yield from self._finished_children(root, keep_last=True)
+                elements = 0
+                continue
+            elements += 1
+            if elements > max_elements:
+                raise Rejected(f"A part of the report holds more than {max_elements} elements; "
+                               "it is refused as hostile")
+            if elements % 16 == 0:
+                self._check_depth(element, root, max_depth)
+        if root is not None:
+            yield from self._finished_children(root, keep_last=False)
+        elif wrapper is not None:
+            outer = etree.QName(wrapper).localname
+            raise Rejected(f"Not a DMARC aggregate report: the XML document is <{outer}>, not <feedback>")
+
+    def _check_depth(self, element, root, max_depth: int) -> None:
+        depth = 1
+        for _ in element.iterancestors():
+            depth += 1
+            if depth > max_depth:
+                raise self._too_deep()
+
+    def _finished_children(self, root, keep_last: bool):
+        prefix = self.namespace_prefix
+        while len(root) > (1 if keep_last else 0):
+            child = root[0]
+            tag = child.tag
+            if isinstance(tag, str):
+                if prefix and tag.startswith(prefix):
+                    tag = tag[len(prefix):]
+                if tag in self.WANTED:
+                    yield tag, child
+            child.clear()
+            del root[0]
+
+    def _find_feedback(self, element, wrapper):
+        """The <feedback> element: the document itself, or (seen in the wild) the first element
+        inside a wrapper such as <xs:schema>. Returns (feedback or None, wrapper)."""
+        if wrapper is None and element.getroottree().docinfo.doctype:
+            raise Rejected("XML with a DOCTYPE is refused (entities and external references are never read)")
+        qname = etree.QName(element)
+        if qname.localname == "feedback":
+            self.namespace_prefix = f"{{{qname.namespace}}}" if qname.namespace else ""
+            if wrapper is not None:
+                self.notes.add(f"The report is wrapped in <{wrapper.tag.rpartition('}')[2]}>; the <feedback> inside was read")
+            return element, wrapper
+        if wrapper is None:
+            return None, element
+        outer = etree.QName(wrapper).localname
+        raise Rejected(f"Not a DMARC aggregate report: the XML document is <{outer}>, not <feedback>")
+
+def _message(error: etree.XMLSyntaxError) -> str:
+    return (error.msg or str(error)).strip()
+
+
+# Step 3: elements to values -------------------------------------------------------------------
+
+def _index(element, prefix: str) -> dict:
+    """Children by local name, for elements in the report's namespace or in none."""
+    found = {}
+    if element is None:
+        return found
+    for child in element:
+        tag = child.tag
+        if not isinstance(tag, str):
+            continue
+        if tag[0] == "{":
+            if not prefix or not tag.startswith(prefix):
+                continue
+            tag = tag[len(prefix):]
+        found.setdefault(tag, []).append(child)
+    return found
+
+
+def _first(children: dict, name: str):
+    elements = children.get(name)
+    return elements[0] if elements else None
+
+
+def _text(children: dict, name: str) -> str:
+    element = _first(children, name)
+    if element is None or element.text is None:
+        return ""
+    return element.text.strip()
+
+
+class Values:
+    """Turns texts into checked values, noting what was odd on the report."""
+
+    def __init__(self, notes: Notes):
+        self.notes = notes
+
+    def enum(self, value: str, known: set, what: str) -> str:
+        lowered = value.lower()
+        if lowered in known:
+            return lowered
+        if value:
+            self.notes.add(f"Unknown {what} '{value[:100]}' kept as sent")
+        return value
+
+    def timestamp(self, value: str, what: str) -> datetime:
+        if not value:
+            raise Rejected(f"The report has no date_range {what}, so its period is unknown")
+        try:
+            seconds = float(value) if re.fullmatch(r"\d+(\.\d*)?", value) else None
+            if seconds is None:
+                raise ValueError
+            return datetime.fromtimestamp(int(seconds), tz=timezone.utc)
+        except (ValueError, OverflowError, OSError):
+            raise Rejected(f"The report's date_range {what} '{value[:50]}' is not a Unix timestamp") from None
+
+    def pct(self, value: str) -> int | None:
+        if not value:
+            return None
+        if re.fullmatch(r"\d{1,3}", value) and int(value) <= 100:
+            return int(value)
+        self.notes.add(f"policy_published pct '{value[:50]}' is not a percentage; ignored")
+        return None
+
+
+def read_metadata(metadata: dict, name: str, element, prefix: str, notes: Notes) -> None:
+    """Keep the texts of report_metadata, policy_published or version in ``metadata``."""
+    if name in metadata:
+        notes.add(f"The report has more than one <{name}>; the first one is used")
+        return
+    if name == "version":
+        metadata[name] = (element.text or "").strip()
+        return
+    children = _index(element, prefix)
+    texts = {key: _text(children, key) for key in children}
+    if name == "report_metadata":
+        dates = _index(_first(children, "date_range"), prefix)
+        texts["begin"], texts["end"] = _text(dates, "begin"), _text(dates, "end")
+        texts["error"] = [(e.text or "").strip() for e in children.get("error", []) if (e.text or "").strip()]
+    metadata[name] = texts
+
+
+def build_report(metadata: dict, values: Values, warnings: list[str]) -> AggregateReport:
+    """The report's header from its metadata texts, or Rejected if it cannot be told apart."""
+    info = metadata.get("report_metadata", {})
+    published = metadata.get("policy_published", {})
+    notes = values.notes
+    if not info.get("report_id"):
+        raise Rejected("The report has no report_metadata/report_id, so it cannot be told apart from others")
+    if not published.get("domain"):
+        raise Rejected("The report has no policy_published/domain: it does not say which domain it is about")
+    org_name, email = info.get("org_name", ""), info.get("email", "")
+    if not org_name:
+        if not email:
+            raise Rejected("The report does not say who sent it (no org_name and no email)")
+        org_name = email.rpartition("@")[2] or email
+        notes.add(f"The report has no org_name; the reporter is named after its e-mail address ({org_name})")
+    begin = values.timestamp(info.get("begin", ""), "begin")
+    end = values.timestamp(info.get("end", ""), "end")
+    if end < begin:
+        raise Rejected(f"The report's period ends ({end:%Y-%m-%d %H:%M}) before it begins ({begin:%Y-%m-%d %H:%M})")
+    if not published.get("p"):
+        notes.add("policy_published has no p (the domain's policy)")
+    policy = Policy(
+        domain=published["domain"].lower().rstrip("."),
+        p=values.enum(published.get("p", ""), POLICIES, "policy p"),
+        sp=values.enum(published.get("sp", ""), POLICIES, "policy sp"),
+        np=values.enum(published.get("np", ""), POLICIES, "policy np"),
+        adkim=values.enum(published.get("adkim", ""), ALIGNMENTS, "adkim alignment"),
+        aspf=values.enum(published.get("aspf", ""), ALIGNMENTS, "aspf alignment"),
+        pct=values.pct(published.get("pct", "")),
+        fo=published.get("fo", ""),
+        testing=values.enum(published.get("testing", ""), TESTING, "testing flag"),
+        discovery_method=values.enum(published.get("discovery_method", ""), DISCOVERY_METHODS,
+                                     "discovery method"),
+    )
+    return AggregateReport(
+        org_name=org_name, email=email, extra_contact_info=info.get("extra_contact_info", ""),
+        report_id=info["report_id"], date_begin=begin, date_end=end, policy=policy,
+        errors=info.get("error", []), generator=info.get("generator", ""),
+        version=metadata.get("version", ""), warnings=warnings,
+    )
+
+
+def source_ip(value: str) -> str | None:
+    try:
+        address = ipaddress.ip_address(value.strip("[]"))
+    except ValueError:
+        return None
+    if address.version == 6 and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    return str(address)
+
+
+def read_row(record, number: int, prefix: str, values: Values) -> Row | None:
+    """One <record> as a Row; None (with a warning) when its source_ip is unusable."""
+    notes = values.notes
+    parts = _index(record, prefix)
+    row = _index(_first(parts, "row"), prefix)
+    evaluated = _index(_first(row, "policy_evaluated"), prefix)
+    identifiers = _index(_first(parts, "identifiers"), prefix)
+    auth = _index(_first(parts, "auth_results"), prefix)
+
+    raw_count = _text(row, "count")
+    if not re.fullmatch(r"\+?\d{1,19}", raw_count) or int(raw_count) > MAX_COUNT:
+        shown = f"'{raw_count[:50]}'" if raw_count else "missing"
+        raise Rejected(f"Record {number}: the message count is {shown}, not a whole number")
+    count = int(raw_count)
+    raw_ip = _text(row, "source_ip")
+    address = source_ip(raw_ip)
+    if address is None:
+        shown = f"'{raw_ip[:60]}' is not an IP address" if raw_ip else "is missing"
+        notes.add(f"Record {number}: source_ip {shown}; the record ({count} messages) was skipped")
+        return None
+    reasons = []
+    for reason in evaluated.get("reason", []):
+        fields = _index(reason, prefix)
+        kind, comment = _text(fields, "type"), _text(fields, "comment")
+        if kind or comment:
+            reasons.append(Reason(values.enum(kind, REASON_TYPES, "reason type"), comment))
+    dkim_results = []
+    for result in auth.get("dkim", []):
+        fields = _index(result, prefix)
+        dkim_results.append(DkimResult(
+            domain=_text(fields, "domain").lower(), selector=_text(fields, "selector"),
+            result=values.enum(_text(fields, "result"), DKIM_RESULTS, "DKIM result"),
+            human_result=_text(fields, "human_result"),
+        ))
+    spf_results = []
+    for result in auth.get("spf", []):
+        fields = _index(result, prefix)
+        spf_results.append(SpfResult(
+            domain=_text(fields, "domain").lower(),
+            scope=values.enum(_text(fields, "scope"), SPF_SCOPES, "SPF scope"),
+            result=values.enum(_text(fields, "result"), SPF_RESULTS, "SPF result"),
+        ))
+    header_from = _text(identifiers, "header_from").lower()
+    if not header_from:
+        notes.add(f"Record {number} has no identifiers/header_from")
+    return Row(
+        source_ip=address,
+        count=count,
+        disposition=values.enum(_text(evaluated, "disposition"), DISPOSITIONS, "disposition"),
+        dkim=values.enum(_text(evaluated, "dkim"), ALIGNED_RESULTS, "aligned DKIM result"),
+        spf=values.enum(_text(evaluated, "spf"), ALIGNED_RESULTS, "aligned SPF result"),
+        reasons=tuple(reasons),
+        header_from=header_from,
+        envelope_from=_text(identifiers, "envelope_from").lower(),
+        envelope_to=_text(identifiers, "envelope_to").lower(),
+        dkim_results=tuple(dkim_results),
+        spf_results=tuple(spf_results),
+    )
+
+
+# The whole: metadata first, then rows as they are asked for -------------------------------------
+
+def open_source(source) -> BinaryIO:
+    import io
+
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return io.BytesIO(bytes(source))
+    if isinstance(source, (str, Path)):
+        return open(source, "rb")
+    return source
+
+
+def parse_aggregate(source, limits: Limits | None = None) -> AggregateReport:
+    """Parse the report's header now; its rows as ``report.rows`` is read (see module docstring)."""
+    limits = limits or Limits()
+    stream = open_source(source)
+    if stream is not source and isinstance(source, (str, Path)):
+        try:
+            report = _parse(stream, limits)
+        except BaseException:
+            stream.close()
+            raise
+        report.rows = RowStream(_closing(report.rows, stream))
+        return report
+    return _parse(stream, limits)
+
+
+def _closing(rows, stream):
+    with stream:
+        yield from rows
+
+
+def _parse(stream: BinaryIO, limits: Limits) -> AggregateReport:
+    check_prolog(stream)
+    warnings: list[str] = []
+    notes = Notes(warnings)
+    values = Values(notes)
+    reader = Reader(stream, limits, notes)
+    items = reader.items()
+    metadata: dict = {}
+    pending = None
+    for name, element in items:
+        if name == "record":
+            pending = element
+            break
+        read_metadata(metadata, name, element, reader.namespace_prefix, notes)
+    if pending is not None and not {"report_metadata", "policy_published"} <= metadata.keys():
+        # Malformed order: read on for the metadata, then read the records in a second pass.
+        notes.add("The report's metadata comes after its records; the file was read twice")
+        for name, element in items:
+            if name != "record":
+                read_metadata(metadata, name, element, reader.namespace_prefix, notes)
+        stream.seek(0)
+        reader = Reader(stream, limits, Notes([]))
+        items, pending = reader.items(), None
+    report = build_report(metadata, values, warnings)
+    report.rows = RowStream(_rows(pending, items, reader, values))
+    return report
+
+
+def _rows(pending, items, reader: Reader, values: Values) -> Iterator[Row]:
+    number = 0
+    if pending is not None:
+        number += 1
+        row = read_row(pending, number, reader.namespace_prefix, values)
+        if row is not None:
+            yield row
+    for name, element in items:
+        if name != "record":
+            continue
+        number += 1
+        row = read_row(element, number, reader.namespace_prefix, values)
+        if row is not None:
+            yield row
