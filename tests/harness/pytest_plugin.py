@@ -4,8 +4,11 @@
   attempted fails even if the code under test swallowed the exception.
 - ``dns_server`` (session): a ``DNSServer`` serving ``tests/zones``. Runtime changes (faults,
   ``add_record``, ``add_zone_text``) and its query log are undone after each test.
-- ``dns``: the same server, for tests that change it (reads better; the reset is the same).
+- ``dns``: the same server under a shorter name (the reset is the same). Careful: a parameter
+  named ``dns`` hides the dnspython package inside the test.
 - ``smtp_server``: a fresh ``SMTPServer`` per test, stopped afterwards.
+- ``dns_settings`` / ``smtp_settings`` (need pytest-django): the servers above, with Django's
+  settings pointing at them (DNS_NAMESERVERS; the SMTP e-mail backend) for the test.
 """
 
 from __future__ import annotations
@@ -61,3 +64,20 @@ def smtp_server():
     server = SMTPServer().start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def dns_settings(settings, dns_server):
+    settings.DNS_NAMESERVERS = [(dns_server.address, dns_server.port)]
+    return dns_server
+
+
+@pytest.fixture
+def smtp_settings(settings, smtp_server):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = smtp_server.host
+    settings.EMAIL_PORT = smtp_server.port
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_TIMEOUT = 10
+    return smtp_server

@@ -4,6 +4,8 @@ import socket
 import subprocess
 import sys
 import textwrap
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -154,3 +156,10 @@ def test_the_plugin_fails_a_test_that_swallowed_a_blocked_connection(tmp_path):
     assert result.returncode == 1, result.stdout + result.stderr
     assert "network access outside loopback blocked: connect to 192.0.2.1 port 80" in result.stdout
     assert "1 passed, 1 error" in result.stdout
+
+
+def test_it_lets_the_django_live_server_answer(live_server):
+    with pytest.raises(urllib.error.HTTPError) as not_found:
+        urllib.request.urlopen(live_server.url + "/no-such-page-for-the-guard/", timeout=10)
+
+    assert not_found.value.code == 404
