@@ -1,4 +1,9 @@
+import signal
 import socket
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
 
 import dns.flags
 import dns.message
@@ -9,6 +14,8 @@ import pytest
 
 from tests.harness.dns_server import DNSServer
 from tests.harness.dns_zones import ZoneError
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -302,3 +309,41 @@ def test_it_listens_on_the_same_port_after_a_restart():
         assert server.port == port
         assert server.host_port == f"127.0.0.1:{port}"
         assert answer_texts(ask(server, "www.restart.test.")) == ["127.0.0.1"]
+
+
+def test_it_survives_broken_tcp_clients(server):
+    with socket.create_connection((server.address, server.port), timeout=5) as sock:
+        sock.sendall(b"\x00\x40\x12\x34")  # announces 64 bytes, sends 2, hangs up
+    with socket.create_connection((server.address, server.port), timeout=5) as sock:
+        sock.sendall(b"\x00\x0e" + b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\xff\xff")
+        reply = sock.recv(512)
+
+    assert reply[2:4] == b"\x12\x34"
+    assert reply[5] & 0x0F == dns.rcode.FORMERR
+    assert ask(server, "example.test.").answer
+
+
+def test_it_ignores_messages_that_are_responses(server):
+    response = dns.message.make_response(dns.message.make_query("example.test.", "A"))
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(0.3)
+        sock.sendto(response.to_wire(), (server.address, server.port))
+        with pytest.raises(TimeoutError):
+            sock.recv(512)
+
+
+def test_it_runs_from_the_command_line(tmp_path):
+    (tmp_path / "cli.test.zone").write_text("www A 127.0.0.8\n*.dead A 127.0.0.2\n")
+    command = [sys.executable, "-m", "tests.harness.dns_server", "--zones", str(tmp_path), "--fault", "dead.cli.test.:servfail"]
+    with subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, text=True) as process:
+        try:
+            banner = process.stdout.readline()
+            address, port = banner.split(" on ")[1].split()[0].split(":")
+            cli_server = SimpleNamespace(address=address, port=int(port))
+
+            assert banner.startswith("serving cli.test. on 127.0.0.1:")
+            assert answer_texts(ask(cli_server, "www.cli.test.")) == ["127.0.0.8"]
+            assert ask(cli_server, "x.dead.cli.test.").rcode() == dns.rcode.SERVFAIL
+        finally:
+            process.send_signal(signal.SIGTERM)
+    assert process.returncode == 0
