@@ -3,3 +3,4 @@
 from monitor.models.orgs import Membership, Organization  # noqa: F401
 from monitor.models.pools import Pool, PoolMember  # noqa: F401
 from monitor.models.audits import AuditAlreadyRunning, AuditRun  # noqa: F401
+from monitor.models.alerts import Alert, Notification, Subscription  # noqa: F401

@@ -1,0 +1,230 @@
+"""Delivering notifications: a one-item work loop, safe with any number of workers.
+
+``deliver_one()`` claims the oldest due pending notification (``select_for_update(skip_locked=True)``
+plus a compare-and-set on its attempt count, so two workers never claim the same one, on SQLite too),
+commits the claim, sends it, then records the outcome:
+
+- sent: status "sent";
+- a temporary failure (mail server down, 4xx, webhook 5xx or unreachable): tried again after a back-off
+  (1, 2, 5, 10, 30 minutes, then hourly up to six-hourly), for up to ``MAX_ATTEMPTS`` attempts;
+- a permanent refusal (SMTP 5xx for the recipient or message, webhook 4xx): status "failed", kept and shown.
+
+The claim pushes ``next_attempt`` a lease ahead: if a worker dies mid-send, the notification is tried
+again when the lease runs out.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import smtplib
+import urllib.error
+import urllib.request
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from monitor.alerts import emails
+from monitor.models import Alert, Notification
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=5)
+BACKOFF = [timedelta(minutes=m) for m in (1, 2, 5, 10, 30, 60, 120, 240, 360)]
+MAX_ATTEMPTS = 30  # about a week of six-hourly retries
+WEBHOOK_TIMEOUT = 10
+MAX_PER_CALL = 1000
+
+
+class PermanentFailure(Exception):
+    """The receiving side refused for good; trying again would not help."""
+
+
+def backoff(attempts: int) -> timedelta:
+    """The wait after the ``attempts``-th failed attempt."""
+    return BACKOFF[min(attempts, len(BACKOFF)) - 1]
+
+
+def deliver_pending(force: bool = False, limit: int = MAX_PER_CALL) -> int:
+    """Deliver every due notification once; ``force`` makes every pending one due now. Returns how many were tried."""
+    if force:
+        Notification.objects.filter(status=Notification.PENDING).update(next_attempt=timezone.now())
+    tried = 0
+    while tried < limit:
+        outcome = deliver_one()
+        if outcome is None:
+            break
+        if outcome:
+            tried += 1
+    return tried
+
+
+def deliver_one() -> bool | None:
+    """Claim and deliver one due notification. None: nothing due; False: lost a race (call again); True: tried."""
+    notification = claim_one()
+    if notification is None:
+        return None
+    if notification is False:
+        return False
+    attempt(notification)
+    return True
+
+
+def claim_one():
+    now = timezone.now()
+    with transaction.atomic():
+        candidate = (
+            Notification.objects.select_for_update(skip_locked=True)
+            .filter(status=Notification.PENDING, next_attempt__lte=now)
+            .order_by("next_attempt", "pk")
+            .first()
+        )
+        if candidate is None:
+            return None
+        if not take(candidate, now):
+            return False  # another worker claimed it between our read and our update
+    return candidate
+
+
+def take(candidate: Notification, now) -> bool:
+    """Compare-and-set: count the attempt and lease the notification, unless someone else already did."""
+    claimed = Notification.objects.filter(
+        pk=candidate.pk, status=Notification.PENDING, attempts=candidate.attempts
+    ).update(attempts=F("attempts") + 1, next_attempt=now + LEASE)
+    if claimed == 1:
+        candidate.attempts += 1
+        candidate.next_attempt = now + LEASE
+    return claimed == 1
+
+
+def attempt(notification: Notification) -> None:
+    now = timezone.now()
+    try:
+        send(notification)
+    except PermanentFailure as exc:
+        _finish(notification, status=Notification.FAILED, last_error=str(exc))
+    except Exception as exc:
+        error = describe(exc)
+        if notification.attempts >= MAX_ATTEMPTS:
+            _finish(notification, status=Notification.FAILED,
+                    last_error=f"Gave up after {notification.attempts} attempts: {error}")
+        else:
+            log.info("Notification %s: attempt %s failed: %s", notification.pk, notification.attempts, error)
+            _finish(notification, next_attempt=now + backoff(notification.attempts), last_error=error)
+    else:
+        _finish(notification, status=Notification.SENT, sent=timezone.now(), last_error="")
+
+
+def _finish(notification: Notification, **fields) -> None:
+    for name, value in fields.items():
+        setattr(notification, name, value)
+    Notification.objects.filter(pk=notification.pk).update(**fields)
+
+
+def describe(exc: Exception) -> str:
+    if isinstance(exc, smtplib.SMTPResponseException):
+        message = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else exc.smtp_error
+        return f"SMTP {exc.smtp_code}: {message}"
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return "; ".join(f"{rcpt}: SMTP {code} {_text(msg)}" for rcpt, (code, msg) in exc.recipients.items())
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def _text(value) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def send(notification: Notification) -> None:
+    if notification.channel == Notification.EMAIL:
+        send_email(notification)
+    elif notification.channel == Notification.WEBHOOK:
+        send_webhook(notification)
+    else:
+        raise PermanentFailure(f"Unknown channel {notification.channel!r}")
+
+
+# E-mail ---------------------------------------------------------------------------------------------
+
+
+def email_context(alert: Alert, event: str) -> dict:
+    resolved = event == Notification.RESOLVED
+    return {
+        "alert": alert,
+        "org": alert.organization,
+        "event": event,
+        "resolved": resolved,
+        "subject": alert.resolved_title if resolved else alert.title,
+        "details": alert.details,
+        "resolved_details": alert.resolved_details if resolved else {},
+        "url": alert.url(),
+        "evidence_url": alert.evidence_url(),
+    }
+
+
+def send_email(notification: Notification) -> None:
+    alert = notification.alert
+    headers = {"X-Alert-Kind": alert.kind, "X-Alert-Id": str(alert.pk), "Auto-Submitted": "auto-generated"}
+    try:
+        emails.send("alert", notification.target, email_context(alert, notification.event), headers=headers)
+    except smtplib.SMTPRecipientsRefused as exc:
+        if all(code >= 500 for code, _ in exc.recipients.values()):
+            raise PermanentFailure(describe(exc)) from exc
+        raise
+    except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
+        if exc.smtp_code >= 500:
+            raise PermanentFailure(describe(exc)) from exc
+        raise
+
+
+# Webhook --------------------------------------------------------------------------------------------
+
+
+def webhook_payload(alert: Alert, event: str) -> dict:
+    """JSON for a webhook: Slack-compatible ("text", "attachments") plus the alert's structured fields."""
+    resolved = event == Notification.RESOLVED
+    title = alert.resolved_title if resolved else alert.title
+    facts = list((alert.resolved_details or {}).get("facts", [])) if resolved else []
+    facts += list((alert.details or {}).get("facts", []))
+    return {
+        "text": f"{title} <{alert.url()}|details>",
+        "event": event,
+        "kind": alert.kind,
+        "status": alert.status,
+        "organization": alert.organization.slug,
+        "key": alert.key,
+        "title": title,
+        "url": alert.url(),
+        "evidence_url": alert.evidence_url(),
+        "opened": alert.opened.isoformat(),
+        "resolved": alert.resolved.isoformat() if alert.resolved else None,
+        "facts": {label: value for label, value in facts},
+        "reason": (alert.details or {}).get("reason", ""),
+        "links": {label: url for label, url in (alert.details or {}).get("links", [])},
+        "data": (alert.details or {}).get("data", {}),
+        "attachments": [
+            {
+                "fallback": title,
+                "color": "good" if resolved else "danger",
+                "title": title,
+                "title_link": alert.url(),
+                "fields": [{"title": label, "value": str(value), "short": len(str(value)) < 40} for label, value in facts],
+            }
+        ],
+    }
+
+
+def send_webhook(notification: Notification) -> None:
+    body = json.dumps(webhook_payload(notification.alert, notification.event)).encode()
+    request = urllib.request.Request(
+        notification.target, data=body, method="POST",
+        headers={"Content-Type": "application/json", "User-Agent": "reputation-monitor"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT) as response:
+            response.read(1024)
+    except urllib.error.HTTPError as exc:
+        if 400 <= exc.code < 500 and exc.code not in (408, 429):
+            raise PermanentFailure(f"HTTP {exc.code} {exc.reason}") from exc
+        raise RuntimeError(f"HTTP {exc.code} {exc.reason}") from exc

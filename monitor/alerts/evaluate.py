@@ -1,0 +1,304 @@
+"""Evaluators: the one call each producer makes when it finishes, turning its results into alerts.
+
+    after_blocklist_audit(run)   # end of a blocklist audit run (succeeded or failed)
+    after_dns_audit(run)         # end of a DNS audit run (succeeded or failed)
+    after_import(org, reports)   # after reports were imported for an organisation
+    after_mailbox_pass(mailbox)  # after each pass over a mailbox (success or failure)
+    evaluate_reports(org)        # periodic: pass rates, new failing sources, TLS failures, silence
+
+Every evaluator compares the current state with the open alerts and opens/resolves the difference, so
+calling one twice changes nothing, and a call missed (a worker died) is caught up by the next one.
+Evaluators never raise into their caller: an audit must not fail because an alert could not be made.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+
+from monitor.alerts import core
+from monitor.alerts.text import check_label, duration_text, when
+from monitor.models import Alert, AuditRun
+
+log = logging.getLogger(__name__)
+
+
+def never_raise(func):
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            with core.batch():
+                return func(*args, **kwargs)
+        except Exception:
+            log.exception("Alert evaluation %s failed", func.__name__)
+            return None
+
+    return wrapper
+
+
+def page(name: str, query: str = "", *args) -> str:
+    """The path of a dashboard page (empty when that page does not exist)."""
+    try:
+        return reverse(name, args=args) + (f"?{query}" if query else "")
+    except NoReverseMatch:
+        return ""
+
+
+# Audits ---------------------------------------------------------------------------------------------
+
+
+@never_raise
+def after_blocklist_audit(run: AuditRun) -> None:
+    run.refresh_from_db()
+    audit_outcome(run)
+    listings(run.organization)
+    list_health(run)
+
+
+@never_raise
+def after_dns_audit(run: AuditRun) -> None:
+    run.refresh_from_db()
+    audit_outcome(run)
+    dns_checks(run)
+
+
+def audit_outcome(run: AuditRun) -> None:
+    """An audit run failing opens an alert per (organisation, kind of audit); the next success resolves it."""
+    org, key = run.organization, run.kind
+    if run.status == AuditRun.FAILED:
+        core.open_alert(
+            org, Alert.AUDIT_FAILED, key,
+            title=f"[Audit failed] {run.get_kind_display()} of {org.name}",
+            details={
+                "facts": [["Audit", run.get_kind_display()], ["Started", when(run.started)],
+                          ["Error", run.error or "(no error recorded)"], ["Counts", _counts(run.counts)]],
+                "data": {"run": run.pk, "kind": run.kind, "error": run.error, "counts": run.counts},
+            },
+            evidence_path=page("dash_blocklists" if run.kind == AuditRun.BLOCKLIST else "dash_dns", f"org={org.slug}"),
+        )
+    elif run.status == AuditRun.SUCCEEDED:
+        core.resolve_alert(
+            org, Alert.AUDIT_FAILED, key,
+            title=f"[Resolved] {run.get_kind_display()} of {org.name} succeeded again",
+            details={"facts": [["Succeeded", when(run.finished or run.started)], ["Counts", _counts(run.counts)]]},
+        )
+
+
+def _counts(counts: dict) -> str:
+    return ", ".join(f"{name} {value}" for name, value in sorted((counts or {}).items())) or "-"
+
+
+# Blocklists -----------------------------------------------------------------------------------------
+
+
+def listing_key(target: str, zone: str) -> str:
+    return f"{target}|{zone}"
+
+
+def listings(org) -> None:
+    """One open alert per open listing interval; an interval cleared resolves its alert.
+
+    The blocklist audit keeps the intervals: an "error" result neither opens nor clears one, so it
+    neither opens nor resolves an alert here.
+    """
+    from monitor.models.blocklists import Listing
+
+    current = {
+        listing_key(listing.target, listing.blocklist.zone): listing
+        for listing in Listing.objects.filter(organization=org, cleared__isnull=True).select_related("blocklist")
+    }
+    alerted = set(core.open_alerts(org, Alert.LISTED).values_list("key", flat=True))
+    for key in current.keys() - alerted:
+        open_listing_alert(org, current[key])
+    for key in alerted - current.keys():
+        resolve_listing_alert(org, key)
+
+
+def open_listing_alert(org, listing) -> None:
+    blocklist, target = listing.blocklist, listing.target
+    meanings = blocklist.meanings(listing.codes) if listing.codes else []
+    codes = "; ".join(f"{code}: {meaning}" if not meaning.startswith(code) else meaning
+                      for code, meaning in zip(listing.codes, meanings)) or "-"
+    delist = blocklist.delist_link(target)
+    facts = [
+        ["Domain" if blocklist.kind == blocklist.DOMAIN else "Address", target],
+        ["List", f"{blocklist.name} ({blocklist.zone})"],
+        ["Severity", blocklist.get_severity_display()],
+        ["Codes", codes],
+        ["First seen", when(listing.first_seen)],
+    ]
+    if delist:
+        facts.append(["Delisting", delist])
+    core.open_alert(
+        org, Alert.LISTED, listing_key(target, blocklist.zone),
+        title=f"[Listed] {target} on {blocklist.name}",
+        details={
+            "facts": facts,
+            "reason": listing.reason,
+            "links": [["Delisting / lookup at " + blocklist.name, delist]] if delist else [],
+            "data": {"target": target, "zone": blocklist.zone, "list": blocklist.name, "codes": listing.codes,
+                     "meanings": meanings, "reason": listing.reason, "delist_url": delist,
+                     "severity": blocklist.severity, "first_seen": listing.first_seen.isoformat()},
+        },
+        evidence_path=page("dash_blocklists", f"org={org.slug}&target={target}"),
+    )
+
+
+def resolve_listing_alert(org, key: str) -> None:
+    from monitor.models.blocklists import Blocklist, Listing
+
+    target, zone = key.rsplit("|", 1)
+    cleared = (
+        Listing.objects.filter(organization=org, target=target, blocklist__zone=zone, cleared__isnull=False)
+        .select_related("blocklist").order_by("-cleared").first()
+    )
+    alert = core.open_alerts(org, Alert.LISTED).filter(key=key).first()
+    name = alert.details.get("data", {}).get("list", zone) if alert else zone
+    if cleared is None:
+        # The listing is gone without being seen cleared (its list or target was removed): not an all-clear.
+        blocklist = Blocklist.objects.filter(zone=zone).first()
+        why = "the list is no longer checked" if blocklist is None or not blocklist.enabled else "no longer monitored"
+        core.resolve_alert(org, Alert.LISTED, key, title=f"[Closed] {target} on {name}: {why}",
+                           details={"facts": [["Closed", f"{why}; the listing was not seen cleared"]]})
+        return
+    lasted = cleared.cleared - cleared.first_seen
+    core.resolve_alert(
+        org, Alert.LISTED, key,
+        title=f"[Cleared] {target} on {cleared.blocklist.name} after {duration_text(lasted)}",
+        details={"facts": [["Cleared", when(cleared.cleared)], ["Listed for", duration_text(lasted)]],
+                 "data": {"cleared": cleared.cleared.isoformat(), "seconds_listed": int(lasted.total_seconds())}},
+    )
+
+
+def list_health(run: AuditRun) -> None:
+    """A list turning bad (lists everything, refuses us, stopped answering) for an organisation that uses it."""
+    from monitor.models.blocklists import Blocklist, ListHealth
+
+    org = run.organization
+    checked = ListHealth.objects.filter(run=run).select_related("blocklist")
+    for health in checked:
+        blocklist = health.blocklist
+        if health.health == "ok":
+            core.resolve_alert(org, Alert.LIST_HEALTH, blocklist.zone,
+                               title=f"[List OK] {blocklist.name} answers correctly again",
+                               details={"facts": [["Checked", when(run.started)]]})
+        else:
+            core.open_alert(
+                org, Alert.LIST_HEALTH, blocklist.zone,
+                title=f"[List {health.health}] {blocklist.name}: {health.reason or health.get_health_display()}",
+                details={
+                    "facts": [["List", f"{blocklist.name} ({blocklist.zone})"],
+                              ["Health", health.get_health_display()], ["Why", health.reason or "-"],
+                              ["Meaning", "Its answers are not trusted: its results are errors, not listings"
+                                          " or all-clears, until it answers correctly again."]],
+                    "data": {"zone": blocklist.zone, "list": blocklist.name, "health": health.health,
+                             "reason": health.reason},
+                },
+                evidence_path=page("dash_blocklists", f"org={org.slug}"),
+            )
+    # A list taken out of service no longer needs watching.
+    for alert in core.open_alerts(org, Alert.LIST_HEALTH):
+        if not Blocklist.objects.filter(zone=alert.key, enabled=True).exists():
+            core.resolve_alert(org, Alert.LIST_HEALTH, alert.key,
+                               title=f"[Closed] {alert.key}: the list is no longer checked")
+
+
+# DNS ------------------------------------------------------------------------------------------------
+
+# The records whose every change is worth an e-mail (DNSSEC signatures and the like change all the time).
+WATCHED_RECORDS = ("spf", "dmarc", "mx", "mta_sts", "tls_rpt", "dkim")
+
+
+def watched_record(check: str) -> bool:
+    return check.split(":", 1)[0] in WATCHED_RECORDS
+
+
+def dns_key(target: str, check: str) -> str:
+    return f"{target}|{check}"
+
+
+def dns_checks(run: AuditRun) -> None:
+    """Checks getting worse (ok → warn/fail) open an alert, back to ok resolves it; watched records that
+    changed are recorded as one-off changes (old and new record). An "error" verdict changes nothing."""
+    from monitor.models.dns_checks import DnsCheckResult, changes_in_run
+
+    org = run.organization
+    results = {(r.target, r.check_name): r for r in DnsCheckResult.objects.filter(run=run)}
+    for change in changes_in_run(run):
+        result = results.get((change.target, change.check))
+        if result is None or not result.conclusive:
+            continue
+        old_status = change.old_status
+        if old_status == DnsCheckResult.ERROR:
+            previous = result.previous(conclusive=True)
+            old_status = previous.status if previous else None
+        key = dns_key(change.target, change.check)
+        label = check_label(change.check)
+        evidence = page("dash_dns", f"org={org.slug}&target={change.target}")
+        if result.status in (DnsCheckResult.WARN, DnsCheckResult.FAIL) and old_status == DnsCheckResult.OK:
+            core.open_alert(
+                org, Alert.DNS_CHECK, key,
+                title=f"[DNS] {change.target} {label}: {result.message}",
+                details={
+                    "facts": [["Domain" if result.target_kind == result.DOMAIN else "Address", change.target],
+                              ["Check", label], ["Was", "OK"], ["Now", result.get_status_display()],
+                              ["Finding", result.message]],
+                    "new_records": list(result.records),
+                    "data": {"target": change.target, "check": change.check, "old_status": old_status,
+                             "new_status": result.status, "message": result.message, "records": result.records,
+                             "run": run.pk},
+                },
+                evidence_path=evidence,
+            )
+        elif result.status == DnsCheckResult.OK:
+            core.resolve_alert(
+                org, Alert.DNS_CHECK, key,
+                title=f"[DNS OK] {change.target} {label}: {result.message}",
+                details={"facts": [["Now", "OK"], ["Finding", result.message]]},
+            )
+        if change.records_changed and watched_record(change.check):
+            core.record_event(
+                org, Alert.DNS_CHANGE, f"{key}|run:{run.pk}",
+                title=f"[DNS change] {change.target} {label} record changed",
+                details={
+                    "facts": [["Domain" if result.target_kind == result.DOMAIN else "Address", change.target],
+                              ["Record", label], ["Check", f"{result.get_status_display()}: {result.message}"]],
+                    "old_records": list(change.old_records),
+                    "new_records": list(change.new_records),
+                    "data": {"target": change.target, "check": change.check, "old_records": change.old_records,
+                             "new_records": change.new_records, "run": run.pk},
+                },
+                evidence_path=evidence,
+            )
+
+
+# Mailboxes ------------------------------------------------------------------------------------------
+
+
+@never_raise
+def after_mailbox_pass(mailbox) -> None:
+    """A mailbox failing repeatedly (``mailbox.failing``) opens an alert; its next good pass resolves it."""
+    mailbox.refresh_from_db()
+    org, key = mailbox.organization, f"mailbox:{mailbox.pk}"
+    if mailbox.failing:
+        core.open_alert(
+            org, Alert.MAILBOX_FAILING, key,
+            title=f"[Mailbox failing] {mailbox.label()}: {mailbox.consecutive_failures} passes in a row failed",
+            details={
+                "facts": [["Mailbox", mailbox.label()], ["Failed passes in a row", mailbox.consecutive_failures],
+                          ["Last error", mailbox.last_error or "-"],
+                          ["Last success", when(mailbox.last_success) if mailbox.last_success else "never"]],
+                "data": {"mailbox": mailbox.pk, "label": mailbox.label(), "error": mailbox.last_error,
+                         "consecutive_failures": mailbox.consecutive_failures},
+            },
+            evidence_path=page("dash_reports", f"org={org.slug}"),
+        )
+    elif mailbox.consecutive_failures == 0:
+        core.resolve_alert(
+            org, Alert.MAILBOX_FAILING, key,
+            title=f"[Mailbox OK] {mailbox.label()} works again",
+            details={"facts": [["Succeeded", when(mailbox.last_success or timezone.now())]]},
+        )
