@@ -305,7 +305,7 @@ class Reader:
         if root is not None:
             yield from self._finished_children(root, keep_last=False)
         elif wrapper is not None:
-            outer = etree.QName(wrapper).localname
+            outer = _split_tag(wrapper.tag)[1]
             raise Rejected(f"Not a DMARC aggregate report: the XML document is <{outer}>, not <feedback>")
 
     def _check_depth(self, element, root, max_depth: int) -> None:
@@ -333,16 +333,26 @@ class Reader:
         inside a wrapper such as <xs:schema>. Returns (feedback or None, wrapper)."""
         if wrapper is None and element.getroottree().docinfo.doctype:
             raise Rejected("XML with a DOCTYPE is refused (entities and external references are never read)")
-        qname = etree.QName(element)
-        if qname.localname == "feedback":
-            self.namespace_prefix = f"{{{qname.namespace}}}" if qname.namespace else ""
+        namespace, name = _split_tag(element.tag)
+        if name == "feedback":
+            self.namespace_prefix = f"{{{namespace}}}" if namespace else ""
             if wrapper is not None:
-                self.notes.add(f"The report is wrapped in <{wrapper.tag.rpartition('}')[2]}>; the <feedback> inside was read")
+                self.notes.add(f"The report is wrapped in <{_split_tag(wrapper.tag)[1]}>; the <feedback> inside was read")
             return element, wrapper
         if wrapper is None:
             return None, element
-        outer = etree.QName(wrapper).localname
+        outer = _split_tag(wrapper.tag)[1]
         raise Rejected(f"Not a DMARC aggregate report: the XML document is <{outer}>, not <feedback>")
+
+def _split_tag(tag) -> tuple[str, str]:
+    """(namespace, local name) of a tag, also for prefixes never declared (recovery mode)."""
+    if not isinstance(tag, str):
+        return "", ""
+    if tag.startswith("{"):
+        namespace, _, name = tag[1:].partition("}")
+        return namespace, name
+    return "", tag.rpartition(":")[2]
+
 
 def _message(error: etree.XMLSyntaxError) -> str:
     return (error.msg or str(error)).strip()
