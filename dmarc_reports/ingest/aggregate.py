@@ -208,6 +208,8 @@ def check_prolog(stream: BinaryIO) -> None:
             end = text.find("?>", position)
         elif rest.startswith("<!--"):
             end = text.find("-->", position)
+        elif rest.lower().startswith("<!doctype") and text[position + 9:position + 15].strip().lower().startswith("html"):
+            raise Rejected("Not a DMARC or TLS-RPT report: the file is an HTML page")
         elif rest.startswith("<!"):
             raise Rejected("XML with a DOCTYPE is refused (entities and external references are never read)")
         else:
@@ -225,7 +227,6 @@ def ends_properly(stream: BinaryIO) -> bool:
     size = stream.tell()
     stream.seek(max(0, size - 2048))
     tail = stream.read().rstrip(b" \t\r\n\x00")
-    stream.seek(0)
     return re.search(rb"</\s*([\w.-]+:)?feedback\s*>(\s|<!--.*?-->)*$", tail, re.S) is not None
 
 
@@ -246,6 +247,7 @@ class Reader:
         self.limits = limits
         self.notes = notes
         self.namespace_prefix = ""
+        self.start = stream.tell()
 
     def items(self):
         handed = 0
@@ -258,7 +260,7 @@ class Reader:
             self._refuse_unless_salvageable(error)
             self.notes.add(f"The XML is malformed ({_message(error)}); it was read in recovery mode, "
                            "so some values may be missing or cut short")
-        self.stream.seek(0)
+        self.stream.seek(self.start)
         try:
             for index, item in enumerate(self._parse(recover=True)):
                 if index >= handed:
@@ -269,7 +271,9 @@ class Reader:
     def _refuse_unless_salvageable(self, error):
         if "Excessive depth" in str(error):
             raise self._too_deep() from None
-        if not ends_properly(self.stream):
+        ends = ends_properly(self.stream)
+        self.stream.seek(self.start)
+        if not ends:
             raise Rejected("The XML is incomplete or damaged: it does not end with </feedback> "
                            f"({_message(error)})") from None
 
@@ -604,7 +608,7 @@ def _parse(stream: BinaryIO, limits: Limits) -> AggregateReport:
         for name, element in items:
             if name != "record":
                 read_metadata(metadata, name, element, reader.namespace_prefix, notes)
-        stream.seek(0)
+        stream.seek(reader.start)
         reader = Reader(stream, limits, Notes([]))
         items, pending = reader.items(), None
     report = build_report(metadata, values, warnings)

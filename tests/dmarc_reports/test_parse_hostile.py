@@ -243,6 +243,7 @@ def test_it_says_what_a_non_report_is(data, words):
 
 def test_it_refuses_xml_that_is_not_a_report():
     assert "<html>" in refusal(b"<html><body><feedback/></body></html>")
+    assert "HTML page" in refusal(b"<!DOCTYPE html>\n<html><body>Sign in</body></html>")
 
 
 def test_it_refuses_json_that_is_not_a_report():
@@ -343,6 +344,22 @@ def test_it_reads_a_zip_of_e_mails_and_a_forwarded_e_mail():
     forward.add_attachment(email.message_from_bytes(inner))
     archive = zip_bytes([("a.eml", inner), ("b.eml", forward.as_bytes())])
     assert outcomes(archive) == [("aggregate", 2, 7), ("aggregate", 2, 7)]
+
+
+def test_it_reads_a_report_inline_in_the_body_and_a_tls_report_part():
+    import email.message
+
+    inline = email.message.EmailMessage()
+    inline["From"], inline["Subject"] = "dmarc@receiver.example", "Report domain: example.com"
+    inline.set_content(REPORT.decode(), subtype="plain")
+    tls = json.dumps({"organization-name": "r", "report-id": "t-1",
+                      "date-range": {"start-datetime": "2024-01-01T00:00:00Z", "end-datetime": "2024-01-01T23:59:59Z"},
+                      "policies": [{"policy": {"policy-type": "sts", "policy-domain": "example.com"},
+                                    "summary": {"total-successful-session-count": 9,
+                                                "total-failure-session-count": 1}}]}).encode()
+    archive = zip_bytes([("inline.eml", inline.as_bytes()),
+                         ("tls.eml", email_with(tls, "application/tlsrpt+json", "r.json"))])
+    assert outcomes(archive) == [("aggregate", 2, 7), ("tls", 1, 10)]
 
 
 def test_it_reads_a_stream_that_cannot_seek():
