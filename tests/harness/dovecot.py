@@ -1,11 +1,13 @@
 """A real IMAP server for tests: Debian's Dovecot on a loopback port, from a configuration of its own.
 
-    server = Dovecot().start()                      # skips (or fails with REQUIRE_IMAP=1) without Dovecot
-    server.add_user("dmarc", "secret")
+    server = Dovecot().start()                      # DovecotUnavailable if it cannot run here
     server.append("dmarc", raw_message_bytes)       # into INBOX, or folder="Other"
     server.messages("dmarc", "Processed")           # [raw bytes, ...] in UID order
     server.folders("dmarc")                         # {"INBOX", "Processed", ...}
     server.stop(); server.start()                   # an outage, then back on the same port
+
+Every user name logs in with ``server.password`` (a static passdb: a test makes a fresh user by
+naming one; Dovecot re-reads a passwd-file only now and then, which made new users flaky).
 
 ``Dovecot(capabilities=...)`` advertises a capability list of its own (e.g. one without MOVE, so a
 client takes its COPY + \\Deleted + UID EXPUNGE path). ``Dovecot(tls=True)`` also serves IMAPS and
@@ -44,6 +46,7 @@ ssl = {ssl}
 {ssl_settings}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
+auth_failure_delay = 0
 default_login_user = {login_user}
 default_internal_user = {internal_user}
 first_valid_uid = {uid}
@@ -51,12 +54,12 @@ last_valid_uid = {uid}
 mail_location = maildir:{root}/mail/%u
 {capability}
 passdb {{
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%u {root}/users
+  driver = static
+  args = password={password}
 }}
 userdb {{
-  driver = passwd-file
-  args = username_format=%u {root}/users
+  driver = static
+  args = uid={uid} gid={gid} home={root}/mail/%u
 }}
 service imap-login {{
   inet_listener imap {{
@@ -66,6 +69,12 @@ service imap-login {{
   inet_listener imaps {{
     address = {address}
     port = {tls_port}
+  }}
+}}
+service anvil {{
+  # no growing delay for the address after a wrong password: the next test would wait seconds
+  unix_listener anvil-auth-penalty {{
+    mode = 0
   }}
 }}
 service stats {{
@@ -96,7 +105,7 @@ def quote(name: str) -> str:
 class Dovecot:
     address = ADDRESS
 
-    def __init__(self, capabilities: str | None = None, tls: bool = False):
+    def __init__(self, capabilities: str | None = None, tls: bool = False, password: str = "pass-é"):
         if DOVECOT is None:
             raise DovecotUnavailable("Dovecot is not installed (apt-get install dovecot-imapd)")
         self.capabilities = capabilities
@@ -106,7 +115,9 @@ class Dovecot:
         self.port = free_port()
         self.tls_port = free_port() if tls else 0
         self.cert_file = str(self.root / "cert.pem") if tls else None
-        self.users: dict[str, str] = {}
+        if not password or any(c.isspace() for c in password):
+            raise ValueError("the password must be one word")
+        self.password = password  # every user's: users exist as soon as they log in
         self.process: subprocess.Popen | None = None
         if os.geteuid() == 0:
             self.mail_user = pwd.getpwnam("dovecot")
@@ -116,7 +127,6 @@ class Dovecot:
             self.login_user = self.mail_user.pw_name
         (self.root / "mail").mkdir()
         os.chown(self.root / "mail", self.mail_user.pw_uid, self.mail_user.pw_gid)
-        (self.root / "users").write_text("")
         if tls:
             self._make_certificate()
         self._write_config()
@@ -174,21 +184,12 @@ class Dovecot:
                 parts.append(path.read_text(errors="replace")[-4000:])
         return "\n".join(parts)
 
-    # -- users and mail -------------------------------------------------------------------------
-
-    def add_user(self, username: str, password: str) -> None:
-        """Add (or change the password of) a user; Dovecot re-reads the file when it changes."""
-        self.users[username] = password
-        uid, gid = self.mail_user.pw_uid, self.mail_user.pw_gid
-        lines = [f"{name}:{{PLAIN}}{secret}:{uid}:{gid}::{self.root}/mail/{name}\n" for name, secret in self.users.items()]
-        path = self.root / "users"
-        path.write_text("".join(lines))
-        future = time.time() + len(self.users)  # a new mtime even within the same second
-        os.utime(path, (future, future))
+    # -- mail -------------------------------------------------------------------------
 
     def connect(self, username: str) -> imaplib.IMAP4:
         client = imaplib.IMAP4(self.address, self.port, timeout=10)
-        client.login(username, self.users[username])
+        secret = self.password
+        client.authenticate("PLAIN", lambda _: f"\0{username}\0{secret}".encode())  # UTF-8 passwords too
         return client
 
     def append(self, username: str, raw: bytes, folder: str = "INBOX") -> None:
@@ -251,6 +252,8 @@ class Dovecot:
             login_user=self.login_user,
             internal_user="dovecot" if os.geteuid() == 0 else self.login_user,
             uid=self.mail_user.pw_uid,
+            gid=self.mail_user.pw_gid,
+            password=self.password,
             capability=capability,
             port=self.port,
             tls_port=self.tls_port,
