@@ -144,6 +144,7 @@ def open_listing_alert(org, listing) -> None:
                      "severity": blocklist.severity, "first_seen": listing.first_seen.isoformat()},
         },
         evidence_path=page("dash_blocklists", f"org={org.slug}&target={target}"),
+        now=listing.first_seen,
     )
 
 
@@ -170,6 +171,7 @@ def resolve_listing_alert(org, key: str) -> None:
         title=f"[Cleared] {target} on {cleared.blocklist.name} after {duration_text(lasted)}",
         details={"facts": [["Cleared", when(cleared.cleared)], ["Listed for", duration_text(lasted)]],
                  "data": {"cleared": cleared.cleared.isoformat(), "seconds_listed": int(lasted.total_seconds())}},
+        now=cleared.cleared,
     )
 
 

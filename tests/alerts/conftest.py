@@ -1,17 +1,40 @@
+import http.server
+import json
+import threading
+
 import pytest
 
 
 @pytest.fixture
-def smtp(settings, smtp_server):
+def smtp(settings, smtp_settings):
     """The loopback SMTP server, with Django's mail settings pointing at it."""
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST = "127.0.0.1"
-    settings.EMAIL_PORT = smtp_server.port
-    settings.EMAIL_USE_TLS = False
-    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-    settings.EMAIL_TIMEOUT = 5
     settings.SITE_URL = "https://monitor.example"
-    return smtp_server
+    return smtp_settings
+
+
+class HookHandler(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.server.received.append((self.path, self.headers["Content-Type"], json.loads(body)))
+        self.send_response(self.server.status)
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def webhook_server():
+    """A loopback HTTP server recording JSON POSTs; set ``.status`` to answer something else than 200."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), HookHandler)
+    server.received, server.status = [], 200
+    server.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
 
 
 def received_to(server, address):
