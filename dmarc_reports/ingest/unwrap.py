@@ -222,8 +222,13 @@ def _unmail(stream, name, depth, budget):
     if size > limits.max_email_bytes:
         raise Rejected(f"The e-mail is {human_size(size)}; e-mails over "
                        f"{human_size(limits.max_email_bytes)} are not read")
-    message = BytesParser(policy=email.policy.default).parse(stream)
-    if _is_failure_report(message):
+    try:
+        message = BytesParser(policy=email.policy.default).parse(stream)
+        failure_report = _is_failure_report(message)
+    except (ValueError, TypeError, IndexError, AttributeError, LookupError) as error:
+        # The stdlib e-mail package is lenient, but its header parser has raised on hostile input.
+        raise Rejected(f"The e-mail is malformed and cannot be read ({error})") from None
+    if failure_report:
         raise Rejected(FAILURE_REPORT)
     found = False
     for part_name, payload in _report_parts(message, name, 0):
@@ -234,7 +239,8 @@ def _unmail(stream, name, depth, budget):
             del payload
             yield from _descend(inner, part_name, depth + 1, budget)
     if not found:
-        if "forensic" in _header(message, "subject").lower() or "failure report" in _header(message, "subject").lower():
+        subject = _header(message, "subject").lower()
+        if "forensic" in subject or "failure report" in subject:
             raise Rejected(FAILURE_REPORT)
         raise Rejected("The e-mail holds no DMARC or TLS-RPT report (no XML, JSON, gzip or zip attachment)")
 
@@ -251,7 +257,7 @@ def _is_failure_report(message: Message) -> bool:
         if part.get_content_type() == "message/feedback-report":
             return True
         if (part.get_content_type() == "multipart/report"
-                and part.get_param("report-type", "").lower() == "feedback-report"):
+                and str(part.get_param("report-type", "")).lower() == "feedback-report"):
             return True
     return False
 
