@@ -20,7 +20,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from monitor.alerts import core
-from monitor.alerts.text import check_label, duration_text, when
+from monitor.alerts.text import check_label, duration_text, short_finding, when
 from monitor.models import Alert, AuditRun
 
 log = logging.getLogger(__name__)
@@ -243,7 +243,7 @@ def dns_checks(run: AuditRun) -> None:
         if result.status in (DnsCheckResult.WARN, DnsCheckResult.FAIL) and old_status == DnsCheckResult.OK:
             core.open_alert(
                 org, Alert.DNS_CHECK, key,
-                title=f"[DNS] {change.target} {label}: {result.message}",
+                title=f"[DNS] {change.target} {label}: {short_finding(change.check, result.message, result.details)}",
                 details={
                     "facts": [["Domain" if result.target_kind == result.DOMAIN else "Address", change.target],
                               ["Check", label], ["Was", "OK"], ["Now", result.get_status_display()],
@@ -258,7 +258,7 @@ def dns_checks(run: AuditRun) -> None:
         elif result.status == DnsCheckResult.OK:
             core.resolve_alert(
                 org, Alert.DNS_CHECK, key,
-                title=f"[DNS OK] {change.target} {label}: {result.message}",
+                title=f"[DNS OK] {change.target} {label}: {short_finding(change.check, result.message, result.details)}",
                 details={"facts": [["Now", "OK"], ["Finding", result.message]]},
             )
         if change.records_changed and watched_record(change.check):

@@ -33,3 +33,18 @@ def when(moment: datetime | None) -> str:
 
 def percent(value: float) -> str:
     return f"{value:.1f}%"
+
+
+def short_finding(check: str, message: str, details: dict | None = None) -> str:
+    """A subject-sized finding: "11/10 lookups" for SPF over its limit, else the message's first clause."""
+    details = details or {}
+    if check == "spf":
+        lookups, void = details.get("dns_lookups"), details.get("void_dns_lookups")
+        if isinstance(lookups, int) and lookups > 10:
+            return f"{lookups}/10 lookups"
+        if isinstance(void, int) and void > 2:
+            return f"{void}/2 void lookups"
+    text = " ".join((message or "").split())
+    cut = min((i for i in (text.find("; "), text.find(": "), text.find(". ")) if i > 0), default=len(text))
+    text = text[:cut].rstrip(".")
+    return text if len(text) <= 100 else text[:99].rstrip() + "…"
