@@ -305,14 +305,14 @@ class Reader:
                 raise Rejected(f"A part of the report holds more than {max_elements} elements; "
                                "it is refused as hostile")
             if elements % 16 == 0:
-                self._check_depth(element, root, max_depth)
+                self._check_depth(element, max_depth)
         if root is not None:
             yield from self._finished_children(root, keep_last=False)
         elif wrapper is not None:
             outer = _split_tag(wrapper.tag)[1]
             raise Rejected(f"Not a DMARC aggregate report: the XML document is <{outer}>, not <feedback>")
 
-    def _check_depth(self, element, root, max_depth: int) -> None:
+    def _check_depth(self, element, max_depth: int) -> None:
         depth = 1
         for _ in element.iterancestors():
             depth += 1
@@ -347,6 +347,7 @@ class Reader:
             return None, element
         outer = _split_tag(wrapper.tag)[1]
         raise Rejected(f"Not a DMARC aggregate report: the XML document is <{outer}>, not <feedback>")
+
 
 def _split_tag(tag) -> tuple[str, str]:
     """(namespace, local name) of a tag, also for prefixes never declared (recovery mode)."""
