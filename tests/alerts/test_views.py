@@ -1,0 +1,66 @@
+import pytest
+
+from monitor.alerts import core
+from monitor.models import Alert, Subscription
+
+pytestmark = pytest.mark.django_db
+
+
+def listing(org, target="192.0.2.99"):
+    return core.open_alert(org, Alert.LISTED, f"{target}|zen.test", title=f"[Listed] {target} on Test ZEN",
+                           details={"facts": [["Address", target]], "reason": "spam trap hits",
+                                    "links": [["Delisting", f"https://zen.test/?ip={target}"]]},
+                           evidence_path=f"/blocklists/?target={target}")
+
+
+def test_it_lists_open_and_resolved_alerts_of_my_organisations_only(org, other_org, viewer_client):
+    listing(org, "192.0.2.1")
+    listing(org, "192.0.2.2")
+    core.resolve_alert(org, Alert.LISTED, "192.0.2.2|zen.test", title="[Cleared] 192.0.2.2 on Test ZEN after 2 hours")
+    listing(other_org, "198.51.100.9")
+
+    page = viewer_client.get("/alerts/").content.decode()
+    assert "[Listed] 192.0.2.1 on Test ZEN" in page
+    assert "[Cleared] 192.0.2.2 on Test ZEN after 2 hours" in page
+    assert "198.51.100.9" not in page
+    assert 'href="/blocklists/?target=192.0.2.1"' in page
+
+
+def test_it_shows_an_alert_with_its_evidence_and_deliveries(org, viewer_client):
+    alert = listing(org)
+    page = viewer_client.get(f"/alerts/{alert.pk}/").content.decode()
+    assert "spam trap hits" in page and "https://zen.test/?ip=192.0.2.99" in page
+    assert 'href="/blocklists/?target=192.0.2.99"' in page
+    assert "alerts@acme.example" in page and "Pending" in page
+
+
+def test_it_hides_other_organisations_alerts(org, other_org, viewer_client):
+    theirs = listing(other_org)
+    assert viewer_client.get(f"/alerts/{theirs.pk}/").status_code == 404
+
+
+def test_it_asks_to_sign_in(client, org):
+    alert = listing(org)
+    assert client.get(f"/alerts/{alert.pk}/").status_code == 302
+    assert client.get("/alerts/subscriptions/").status_code == 302
+
+
+def test_it_saves_my_subscriptions(org, other_org, viewer, viewer_client):
+    page = viewer_client.get("/alerts/subscriptions/").content.decode()
+    assert "Acme Mail" in page and "Globex" not in page and "vera@example.test" in page
+
+    response = viewer_client.post("/alerts/subscriptions/", {
+        f"org-{org.pk}-kinds": [Alert.LISTED, Alert.DNS_CHANGE, "bogus"], f"org-{org.pk}-digest": "on",
+        f"org-{other_org.pk}-kinds": [Alert.LISTED],  # not mine: ignored
+    })
+    assert response.status_code == 302
+    [subscription] = Subscription.objects.all()
+    assert (subscription.organization, subscription.kinds, subscription.weekly_digest) == (
+        org, [Alert.LISTED, Alert.DNS_CHANGE], True)
+
+    listing(org)
+    assert "vera@example.test" in set(Alert.objects.get().notifications.values_list("target", flat=True))
+
+    viewer_client.post("/alerts/subscriptions/", {})
+    subscription.refresh_from_db()
+    assert subscription.kinds == [] and subscription.weekly_digest is False
