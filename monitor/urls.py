@@ -11,4 +11,5 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("alerts/", include("monitor.alerts.urls")),
+    path("", include("dmarc_reports.urls_delivery")),  # mailboxes, TLS reports over HTTPS
 ]
