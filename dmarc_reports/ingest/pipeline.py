@@ -64,7 +64,7 @@ class Parsed:
 def read_reports(source, name: str | None = None, limits: Limits | None = None) -> Iterator[Parsed | Failed]:
     """Yield a ``Parsed`` or a ``Failed`` for every report in ``source`` (see module docstring)."""
     limits = limits or Limits()
-    name = name or (Path(source).name if isinstance(source, (str, Path)) else "upload")
+    name = name or _name_of(source)
     budget = Budget(limits)
     with _open(source, budget) as stream:
         try:
@@ -86,6 +86,12 @@ def parse_member(member: Member, limits: Limits) -> AggregateReport | TlsReport:
     if member.kind == detect.JSON:
         return parse_tls(member.stream, limits)
     return parse_aggregate(member.stream, limits)
+
+
+def _name_of(source) -> str:
+    """A path's or an open file's base name (Django's UploadedFile has one), else "upload"."""
+    name = source if isinstance(source, (str, Path)) else getattr(source, "name", None)
+    return Path(name).name if isinstance(name, (str, Path)) and str(name) else "upload"
 
 
 def _open(source, budget: Budget) -> BinaryIO:

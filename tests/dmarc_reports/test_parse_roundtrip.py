@@ -282,3 +282,20 @@ def test_it_gives_a_report_or_a_refusal_for_mutated_files(seed, changes):
             assert item.records >= 0 and item.messages >= 0
         except Rejected as error:
             assert str(error).strip()
+
+
+def test_it_reads_an_old_draft_namespace_and_ignores_foreign_elements():
+    document = (
+        '<feedback xmlns="http://dmarc.org/dmarc-xml/0.1" xmlns:v="https://vendor.example/">'
+        "<report_metadata><org_name>old.example</org_name><email>d@old.example</email><report_id>7</report_id>"
+        "<date_range><begin>1335571200</begin><end>1335657599</end></date_range></report_metadata>"
+        "<policy_published><domain>Example.COM.</domain><p>none</p><v:p>reject</v:p></policy_published>"
+        "<record><row><source_ip>::ffff:192.0.2.9</source_ip><count>2</count><v:count>9</v:count>"
+        "<policy_evaluated><disposition>none</disposition></policy_evaluated></row>"
+        "<identifiers><header_from>example.com</header_from></identifiers></record></feedback>"
+    ).encode()
+    (item,) = [(item.report, list(item.report.rows)) for item in read_reports(document)]
+    report, rows = item
+    assert (report.policy.domain, report.policy.p) == ("example.com", "none")
+    assert [(row.source_ip, row.count, row.dkim, row.spf) for row in rows] == [("192.0.2.9", 2, "", "")]
+    assert report.warnings == []
