@@ -150,10 +150,11 @@ class BlocklistAudit:
 
     def persist(self, batch, lists: dict[int, Blocklist], open_listings: dict) -> None:
         now = timezone.now()
+        counts = Counter()
         results, opened, kept, closed = [], [], [], []
         for spec, target, verdict in batch:
             status = verdict.status
-            self.counts[status] += 1
+            counts[status] += 1
             blocklist = lists[spec.id]
             self.emit({"target": target, "zone": blocklist.zone, "status": status, "codes": verdict.codes,
                        "reason": verdict.reason})
@@ -179,8 +180,7 @@ class BlocklistAudit:
                 listing.last_seen, listing.last_run = now, self.run
                 listing.codes, listing.reason = verdict.codes, verdict.reason[:500] or listing.reason
                 kept.append(listing)
-        self.counts["newly_listed"] += len(opened)
-        self.counts["cleared"] += len(closed)
+        counts["newly_listed"], counts["cleared"] = len(opened), len(closed)
         with transaction.atomic():
             BlocklistResult.objects.bulk_create(results, batch_size=500)
             Listing.objects.bulk_create(opened, batch_size=500)
@@ -188,6 +188,7 @@ class BlocklistAudit:
                 Listing.objects.bulk_update(kept, ["last_seen", "last_run", "codes", "reason"], batch_size=500)
             if closed:
                 Listing.objects.bulk_update(closed, ["cleared", "cleared_run"], batch_size=500)
+        self.counts.update(counts)  # counted once the batch is stored: a failed run's counts match its rows
 
 
 def run_blocklist_audit(org, pools=None, trigger=AuditRun.SCHEDULE, emit=None, engine=None) -> AuditRun:
@@ -198,7 +199,8 @@ def run_blocklist_audit(org, pools=None, trigger=AuditRun.SCHEDULE, emit=None, e
     try:
         audit.perform()
     except BaseException as exc:
-        run.fail(f"{type(exc).__name__}: {exc}"[:2000], **audit.summary())
+        run.counts = {**run.counts, **audit.summary()}  # (an "error" count cannot go through fail()'s kwargs)
+        run.fail(f"{type(exc).__name__}: {exc}"[:2000])
         raise
     run.succeed(**audit.summary())
     return run

@@ -69,7 +69,9 @@ class TokenBucket:
 
 
 class Engine:
-    def __init__(self, in_flight: int | None = None, retries: int | None = None, timeout: float | None = None):
+    def __init__(self, in_flight: int | None = None, retries: int | None = None, timeout: float | None = None,
+                 batch_size: int = 1000):
+        self.batch_size = batch_size  # results handed back (and persisted) at a time
         self.in_flight = in_flight or setting("BLOCKLIST_IN_FLIGHT", DEFAULT_IN_FLIGHT)
         self.retries = setting("BLOCKLIST_RETRIES", DEFAULT_RETRIES) if retries is None else retries
         self.resolver = async_resolver(timeout)
@@ -150,7 +152,7 @@ class Engine:
         if buffer:
             deliver(buffer)
 
-    def stream(self, jobs: Iterable, work=None, batch_size: int = 1000, interval: float = 0.5) -> Iterator[list]:
+    def stream(self, jobs: Iterable, work=None, batch_size: int | None = None, interval: float = 0.5) -> Iterator[list]:
         """Ask every (spec, target) job; yield lists of (spec, target, Verdict) as they complete.
 
         ``work`` is the coroutine function applied to each job (default ``check``).
@@ -164,7 +166,7 @@ class Engine:
 
         def runner():
             try:
-                asyncio.run(self._run(jobs, work or self.check, results.put, batch_size, interval))
+                asyncio.run(self._run(jobs, work or self.check, results.put, batch_size or self.batch_size, interval))
             except BaseException as exc:  # handed to the caller's thread
                 results.put(exc)
             results.put(done)
