@@ -1,0 +1,123 @@
+"""`manage.py import_reports [--org SLUG] [--json] PATH...`: import report files and folders.
+
+Folders are read recursively (hidden files skipped). Each file goes through ``import_file``; with
+``--json`` one JSON object per line for each report found or file refused, else a summary line
+per file. Exit status 0 when every file was handled (rejections are handled); 1 when a path
+does not exist or cannot be read. A progress bar is drawn on stderr when it is a terminal.
+"""
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from dmarc_reports.importing import import_file, queue_enrichment
+from monitor.models import Organization
+
+
+def files_under(paths: list[str]):
+    """(label, path) for every file: a file as given, a folder's files recursively in name order."""
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            for folder, subfolders, names in os.walk(path):
+                subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
+                for name in sorted(names):
+                    if not name.startswith("."):
+                        yield os.path.join(folder, name), Path(folder) / name
+        else:
+            yield given, path
+
+
+class Progress:
+    """A one-line progress bar on stderr, drawn only when stderr is a terminal."""
+
+    WIDTH = 30
+
+    def __init__(self, total: int, stream=None):
+        self.total = max(total, 1)
+        self.stream = stream or sys.stderr
+        self.enabled = self.stream.isatty()
+        self.drawn = 0.0
+
+    def update(self, done: int, label: str) -> None:
+        if not self.enabled or (time.monotonic() - self.drawn < 0.1 and done < self.total):
+            return
+        self.drawn = time.monotonic()
+        filled = self.WIDTH * done // self.total
+        label = label if len(label) <= 40 else "..." + label[-37:]
+        self.stream.write(f"\r[{'#' * filled}{'.' * (self.WIDTH - filled)}] {done}/{self.total} {label:<40}")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            self.stream.write("\r" + " " * (self.WIDTH + 60) + "\r")
+            self.stream.flush()
+
+
+class Command(BaseCommand):
+    help = "Import DMARC aggregate and TLS-RPT report files (and folders of them, recursively)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("paths", nargs="+", metavar="PATH", help="Report files or folders.")
+        parser.add_argument("--org", metavar="SLUG", help="The organisation (else found from the report's domain).")
+        parser.add_argument("--json", action="store_true", help="One JSON object per line per report or rejection.")
+
+    def handle(self, *args, paths, org=None, json=False, **options):
+        organization = None
+        if org:
+            organization = Organization.objects.filter(slug=org).first()
+            if organization is None:
+                raise CommandError(f"There is no organisation with the slug {org!r}")
+        missing = [p for p in paths if not os.path.exists(p)]
+        if missing:
+            raise CommandError(f"No such file or folder: {', '.join(missing)}")
+        files = list(files_under(paths))
+        progress = Progress(len(files))
+        totals = {"imported": 0, "duplicate": 0, "rejected": 0}
+        report_pks = []
+        unreadable = 0
+        for done, (label, path) in enumerate(files, start=1):
+            progress.update(done - 1, label)
+            try:
+                with open(path, "rb") as stream:
+                    outcome = import_file(stream, name=path.name, org=organization, via="command", enrich=False)
+            except OSError as error:
+                unreadable += 1
+                self.stderr.write(f"{label}: cannot be read ({error.strerror or error})")
+                continue
+            for result in outcome.results:
+                totals[result.status] += 1
+                if result.status == "imported" and result.kind == "aggregate":
+                    report_pks.append(result.report.pk)
+            if json:
+                for line in outcome.as_json_lines(label):
+                    self.stdout.write(_dumps(line))
+            else:
+                self.stdout.write(summary(label, outcome))
+        progress.update(len(files), "")
+        progress.close()
+        queue_enrichment(report_pks)
+        if not json:
+            self.stdout.write(f"{len(files)} file(s): {totals['imported']} report(s) imported, "
+                              f"{totals['duplicate']} duplicate(s), {totals['rejected']} rejected")
+        if unreadable:
+            raise CommandError(f"{unreadable} file(s) could not be read", returncode=1)
+
+
+def _dumps(line: dict) -> str:
+    return json.dumps(line, ensure_ascii=False)
+
+
+def summary(label: str, outcome) -> str:
+    parts = []
+    for result in outcome.results:
+        if result.status == "rejected":
+            parts.append(f"rejected: {result.error}")
+        else:
+            parts.append(f"{result.status} {result.kind} {result.report_id} ({result.domain}, {result.org.slug}, "
+                         f"{result.records} records, {result.messages} messages)")
+    return f"{label}: " + "; ".join(parts)
