@@ -29,6 +29,7 @@ or with a count that is not a whole number.
 Absent texts are ``""``; absent numbers (``pct``) are ``None``. Datetimes are aware UTC.
 """
 
+import functools
 import ipaddress
 import re
 from dataclasses import dataclass, field
@@ -487,6 +488,7 @@ def build_report(metadata: dict, values: Values, warnings: list[str]) -> Aggrega
     )
 
 
+@functools.lru_cache(maxsize=16384)  # reports repeat their senders; parsing an address is costly
 def source_ip(value: str) -> str | None:
     try:
         address = ipaddress.ip_address(value.strip("[]"))
