@@ -79,7 +79,7 @@ class ObservedNameserver(dns.nameserver.Nameserver):
         question = request.question[0] if request.question else None
         if question is not None and question.rdtype in IGNORED_TYPES:
             return
-        asked = f"{question.name.to_text(omit_final_dot=True)} {dns.rdatatype.to_text(question.rdtype)}" if question else "?"
+        asked = f"{question.name.to_text(omit_final_dot=True)} {dns.rdatatype.to_text(question.rdtype)}" if question is not None else "?"
         with self._lock:
             self._problems.append(f"{asked}: {what}")
 

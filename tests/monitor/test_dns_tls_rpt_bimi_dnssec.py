@@ -1,0 +1,65 @@
+from monitor.dns_audit.bimi import check_bimi
+from monitor.dns_audit.dnssec import check_dnssec
+from monitor.dns_audit.lookups import Lookups
+from monitor.dns_audit.tls_rpt import check_tls_rpt
+from tests.monitor.dns_audit_helpers import audit_dns, d  # noqa: F401
+
+
+def test_it_passes_a_tls_rpt_record(audit_dns):
+    verdict = check_tls_rpt(d("good"), Lookups())
+    assert verdict.status == "ok"
+    assert verdict.message == "TLS reports go to mailto:tlsrpt@dnsaudit.test."
+    assert verdict.records == ["v=TLSRPTv1; rua=mailto:tlsrpt@dnsaudit.test"]
+
+
+def test_it_warns_about_a_missing_tls_rpt_record(audit_dns):
+    verdict = check_tls_rpt(d("mx-noptr"), Lookups())
+    assert verdict.status == "warn"
+    assert verdict.message.startswith("No TLS-RPT record at _smtp._tls.mx-noptr.dnsaudit.test")
+
+
+def test_it_fails_a_bad_tls_rpt_rua(audit_dns):
+    verdict = check_tls_rpt(d("tlsrpt-bad"), Lookups())
+    assert verdict.status == "fail"
+    assert "ftp://reports.dnsaudit.test/tls is not a valid SMTP TLS Reporting URI" in verdict.message
+
+
+def test_it_reports_an_error_when_tls_rpt_fails_to_resolve(audit_dns):
+    audit_dns.set_fault("_smtp._tls.good.dnsaudit.test.", servfail=True)
+    assert check_tls_rpt(d("good"), Lookups()).status == "error"
+
+
+def test_it_leaves_an_unpublished_bimi_alone(audit_dns):
+    verdict = check_bimi(d("mx-noptr"), Lookups())
+    assert verdict.status == "ok"
+    assert verdict.message == "No BIMI record at default._bimi.mx-noptr.dnsaudit.test (BIMI is optional)."
+
+
+def test_it_passes_a_bimi_record_that_declines(audit_dns):
+    verdict = check_bimi(d("good"), Lookups())
+    assert verdict.status == "ok"
+    assert verdict.records == ["v=BIMI1; l=; a="]
+
+
+def test_it_fails_a_bimi_logo_over_http(audit_dns):
+    verdict = check_bimi(d("bimi-bad"), Lookups())
+    assert verdict.status == "fail"
+    assert "The l tag value must be empty or a single HTTPS URI" in verdict.message
+
+
+def test_it_warns_about_an_unsigned_domain(audit_dns):
+    verdict = check_dnssec(d("good"), Lookups())
+    assert verdict.status == "warn"
+    assert "is not signed with DNSSEC" in verdict.message
+
+
+def test_it_fails_a_ds_record_without_signed_keys(audit_dns):
+    verdict = check_dnssec(d("dnssec-broken"), Lookups())
+    assert verdict.status == "fail"
+    assert verdict.message.startswith("DNSSEC is broken for dnssec-broken.dnsaudit.test")
+    assert verdict.records[0].startswith("DS 12345 13 2")
+
+
+def test_it_reports_an_error_when_the_ds_lookup_fails(audit_dns):
+    audit_dns.set_fault(d("good") + ".", servfail=True)
+    assert check_dnssec(d("good"), Lookups()).status == "error"
