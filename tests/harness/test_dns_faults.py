@@ -8,6 +8,8 @@ import dns.rcode
 import dns.resolver
 import pytest
 
+from tests.harness import aio
+
 
 @pytest.fixture
 def server(dns_server):
@@ -81,7 +83,7 @@ def test_a_slow_name_does_not_hold_up_a_fast_one(server):
         await asyncio.gather(*slow)
         return done, fast
 
-    done, fast = asyncio.run(race())
+    done, fast = aio.run(race())
 
     assert done == {fast}
 
@@ -95,7 +97,7 @@ def test_delayed_answers_are_concurrent_not_queued(server):
     async def many():
         return await asyncio.gather(*(ask_async(server, f"{i}.slow.bl.test.") for i in range(40)))
 
-    responses = asyncio.run(many())
+    responses = aio.run(many())
 
     assert all(response.answer for response in responses)
 

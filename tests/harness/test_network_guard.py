@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import network_guard
+from tests.harness import aio, network_guard
 from tests.harness.network_guard import NetworkAccessBlocked
 
 REPO = Path(__file__).resolve().parents[2]
@@ -71,7 +71,7 @@ def test_it_blocks_asyncio_connections(blocked):
         await asyncio.open_connection("192.0.2.1", 25)
 
     with pytest.raises(NetworkAccessBlocked, match="192.0.2.1"):
-        asyncio.run(connect())
+        aio.run(connect())
 
 
 def test_it_blocks_asyncio_datagrams(blocked):
@@ -82,7 +82,7 @@ def test_it_blocks_asyncio_datagrams(blocked):
         finally:
             transport.close()
 
-    asyncio.run(send())  # asyncio swallows and logs the error: the record is what fails the test
+    aio.run(send())  # asyncio swallows and logs the error: the record is what fails the test
 
     assert len(blocked) == 1
     assert "10.0.0.1" in blocked[0]
