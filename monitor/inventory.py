@@ -221,3 +221,8 @@ def load_inventory(path: str | Path) -> list[str]:
         for finish in FINISHERS:
             finish(ctx)
     return ctx.changes
+
+from monitor.blocklists.inventory import BLOCKLIST_KEYS, apply_blocklist, finish_blocklists_exclusive  # noqa: E402
+
+SECTIONS.append(Section("blocklist", BLOCKLIST_KEYS, apply_blocklist))
+FINISHERS.append(finish_blocklists_exclusive)
