@@ -277,6 +277,34 @@ def dns_checks(run: AuditRun) -> None:
             )
 
 
+# Reports --------------------------------------------------------------------------------------------
+
+
+@never_raise
+def evaluate_reports(org, now=None) -> None:
+    """Pass rates, new failing sources, TLS failure shares and silence of one organisation (periodic).
+    ``now`` is for tests: the windows end then."""
+    from monitor.alerts import reports
+
+    reports.evaluate_all(org, now)
+
+
+def after_import(org, reports=None) -> None:
+    """Reports were imported for ``org`` (``reports`` is informative only): evaluate at once, so a
+    report ending a silence resolves that alert now and a pass-rate drop is not left for the schedule."""
+    evaluate_reports(org)
+
+
+def evaluate_all_reports() -> str:
+    """django-q2 schedule: ``evaluate_reports`` for every organisation."""
+    from monitor.models import Organization
+
+    orgs = list(Organization.objects.all())
+    for org in orgs:
+        evaluate_reports(org)
+    return f"{len(orgs)} organisation(s) evaluated"
+
+
 # Mailboxes ------------------------------------------------------------------------------------------
 
 

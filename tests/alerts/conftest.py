@@ -47,3 +47,12 @@ def text_part(message):
 
 def html_part(message):
     return message.message.get_body(("html",)).get_content()
+
+
+@pytest.fixture(autouse=True)
+def _evaluators_must_not_fail(caplog):
+    """Evaluators log and swallow their errors (an audit must not fail for an alert): here they fail the test."""
+    yield
+    failures = [r for r in caplog.get_records("call") if r.name == "monitor.alerts.evaluate" and r.levelname == "ERROR"]
+    if failures:
+        pytest.fail("an evaluator failed:\n" + "\n".join(r.getMessage() + "\n" + (r.exc_text or "") for r in failures))

@@ -1,0 +1,273 @@
+"""Alerts read from the report roll-ups: DMARC pass rate, new sources failing DMARC, TLS-RPT failures,
+and silence (no reports for a domain that used to get them).
+
+Each is a state per (organisation, policy domain[, source]): opened when the condition starts to hold,
+resolved when it no longer does. Too little data (fewer messages or sessions than the minimum) neither
+opens nor resolves anything. Thresholds come from the organisation (``dmarc_pass_threshold``,
+``tls_failure_threshold``, ``no_report_days``); the volume minimums from settings (defaults below).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Max, Sum
+from django.utils import timezone
+
+from monitor.alerts import core
+from monitor.alerts.text import duration_text, percent, when
+from monitor.models import Alert
+
+WINDOW_DAYS = 7  # pass rates and TLS failure shares are over the last 7 days of report data
+NEW_SOURCE_LOOKBACK_DAYS = 30  # a source is "new" if it sent nothing for the domain in the 30 days before
+SILENCE_LOOKBACK_DAYS = 30  # "used to arrive": a report within this many days before the silence began
+
+DEFAULTS = {
+    "ALERT_MIN_DMARC_MESSAGES": 100,  # a 7-day pass rate needs this many messages to mean something
+    "ALERT_MIN_SOURCE_FAILURES": 50,  # a new source must fail DMARC for this many messages...
+    "ALERT_MIN_SOURCE_FAILURE_SHARE": 50.0,  # ...and for at least this share (%) of its messages
+    "ALERT_MIN_TLS_SESSIONS": 100,  # a TLS failure share needs this many sessions
+}
+
+
+def setting(name: str):
+    return getattr(settings, name, DEFAULTS[name])
+
+
+def page(name: str, query: str = "", *args) -> str:
+    from monitor.alerts.evaluate import page as dashboard_page
+
+    return dashboard_page(name, query, *args)
+
+
+def evaluate_all(org, now=None) -> None:
+    now = now or timezone.now()
+    dmarc_pass_rates(org, now)
+    failing_sources(org, now)
+    tls_failures(org, now)
+    silence(org, now)
+
+
+def window_start(now):
+    return now.date() - timedelta(days=WINDOW_DAYS - 1)
+
+
+# DMARC pass rate --------------------------------------------------------------------------------------
+
+
+def dmarc_pass_rates(org, now) -> None:
+    from dmarc_reports.models import DailyRollup
+
+    threshold = org.dmarc_pass_threshold
+    minimum = setting("ALERT_MIN_DMARC_MESSAGES")
+    start = window_start(now)
+    totals = (
+        DailyRollup.objects.filter(organization=org, day__gte=start, day__lte=now.date())
+        .values("domain").annotate(messages=Sum("messages"), passed=Sum("dmarc_pass"))
+    )
+    for row in totals:
+        domain, messages, passed = row["domain"], row["messages"] or 0, row["passed"] or 0
+        if messages < minimum:
+            continue
+        rate = 100.0 * passed / messages
+        facts = [["Domain", domain], ["DMARC pass rate", f"{percent(rate)} over the last {WINDOW_DAYS} days"],
+                 ["Threshold", percent(threshold)], ["Messages", f"{messages:,}"],
+                 ["Failing DMARC", f"{messages - passed:,}"]]
+        if rate < threshold:
+            top = _top_failing_sources(org, domain, start, now.date())
+            if top:
+                facts.append(["Most failures from", "; ".join(top)])
+            core.open_alert(
+                org, Alert.DMARC_PASS_RATE, domain,
+                title=f"[DMARC] {domain} pass rate {percent(rate)} (below {percent(threshold)}) over {WINDOW_DAYS} days",
+                details={"facts": facts, "data": {"domain": domain, "rate": round(rate, 2), "threshold": threshold,
+                                                   "messages": messages, "dmarc_pass": passed, "since": str(start)}},
+                evidence_path=page("dash_domain", f"org={org.slug}", domain),
+            )
+        else:
+            core.resolve_alert(
+                org, Alert.DMARC_PASS_RATE, domain,
+                title=f"[DMARC OK] {domain} pass rate {percent(rate)} (threshold {percent(threshold)})",
+                details={"facts": facts},
+            )
+
+
+def _top_failing_sources(org, domain, start, end, limit=3) -> list[str]:
+    from dmarc_reports.models import DailyRollup
+
+    rows = (
+        DailyRollup.objects.filter(organization=org, domain=domain, day__gte=start, day__lte=end)
+        .values("source_ip").annotate(messages=Sum("messages"), passed=Sum("dmarc_pass"), service=Max("service"))
+    )
+    failing = sorted(((r["messages"] - r["passed"], r) for r in rows if r["messages"] > r["passed"]),
+                     key=lambda item: -item[0])
+    return [f"{r['source_ip']}{' (' + r['service'] + ')' if r['service'] else ''}: {n:,}" for n, r in failing[:limit]]
+
+
+# New sources failing DMARC ----------------------------------------------------------------------------
+
+
+def source_key(domain: str, source_ip: str) -> str:
+    return f"{domain}|{source_ip}"
+
+
+def failing_sources(org, now) -> None:
+    """A source that sent nothing for the domain in the 30 days before the window, now failing DMARC
+    for a meaningful volume, opens an alert; it resolves once the source no longer fails that much."""
+    from dmarc_reports.models import DailyRollup
+
+    start = window_start(now)
+    lookback = start - timedelta(days=NEW_SOURCE_LOOKBACK_DAYS)
+    minimum, share = setting("ALERT_MIN_SOURCE_FAILURES"), setting("ALERT_MIN_SOURCE_FAILURE_SHARE")
+    recent = (
+        DailyRollup.objects.filter(organization=org, day__gte=start, day__lte=now.date())
+        .values("domain", "source_ip")
+        .annotate(messages=Sum("messages"), passed=Sum("dmarc_pass"), service=Max("service"))
+    )
+    stats = {source_key(r["domain"], r["source_ip"]): r for r in recent}
+    alerted = set(core.open_alerts(org, Alert.DMARC_SOURCE).values_list("key", flat=True))
+
+    def failing(row) -> bool:
+        failed = row["messages"] - row["passed"]
+        return failed >= minimum and 100.0 * failed >= share * row["messages"]
+
+    candidates = [key for key, row in stats.items() if key not in alerted and failing(row)]
+    if candidates:
+        seen_before = set(
+            source_key(domain, ip)
+            for domain, ip in DailyRollup.objects.filter(organization=org, day__gte=lookback, day__lt=start,
+                                                         messages__gt=0)
+            .values_list("domain", "source_ip").distinct()
+        )
+        for key in candidates:
+            if key not in seen_before:
+                _open_source_alert(org, stats[key], start)
+    for key in alerted:
+        row = stats.get(key)
+        if row is None or not failing(row):
+            domain, source_ip = key.split("|", 1)
+            passed = f"{row['passed']:,} of {row['messages']:,}" if row else "no messages"
+            core.resolve_alert(
+                org, Alert.DMARC_SOURCE, key,
+                title=f"[DMARC OK] {source_ip} no longer fails DMARC for {domain}",
+                details={"facts": [["Last 7 days", f"{passed} passing DMARC"]]},
+            )
+
+
+def _open_source_alert(org, row, start) -> None:
+    from dmarc_reports.models import DailyRollup
+
+    domain, source_ip, service = row["domain"], row["source_ip"], row["service"] or ""
+    failed = row["messages"] - row["passed"]
+    first = (DailyRollup.objects.filter(organization=org, domain=domain, source_ip=source_ip)
+             .order_by("day").values_list("day", flat=True).first())
+    who = f"{source_ip} ({service})" if service else source_ip
+    core.open_alert(
+        org, Alert.DMARC_SOURCE, source_key(domain, source_ip),
+        title=f"[DMARC] New source {who} failing DMARC for {domain}: {failed:,} messages",
+        details={
+            "facts": [["Domain", domain], ["Source", source_ip], ["Service", service or "unknown"],
+                      ["First seen", str(first)], ["Messages (7 days)", f"{row['messages']:,}"],
+                      ["Failing DMARC", f"{failed:,} ({percent(100.0 * failed / row['messages'])})"],
+                      ["What to do", "If this is a service you use, authorise it (SPF include, DKIM key); "
+                                     "if not, someone is sending as your domain."]],
+            "data": {"domain": domain, "source_ip": source_ip, "service": service, "messages": row["messages"],
+                     "dmarc_pass": row["passed"], "first_seen": str(first)},
+        },
+        evidence_path=page("dash_source", f"org={org.slug}&domain={domain}", source_ip),
+    )
+
+
+# TLS-RPT failures -------------------------------------------------------------------------------------
+
+
+def tls_failures(org, now) -> None:
+    from dmarc_reports.models import TlsDailyRollup, TlsFailureDailyRollup
+
+    threshold = org.tls_failure_threshold
+    minimum = setting("ALERT_MIN_TLS_SESSIONS")
+    start = window_start(now)
+    totals = (
+        TlsDailyRollup.objects.filter(organization=org, day__gte=start, day__lte=now.date()).exclude(domain="")
+        .values("domain").annotate(successful=Sum("successful"), failed=Sum("failed"))
+    )
+    for row in totals:
+        domain, failed = row["domain"], row["failed"] or 0
+        sessions = (row["successful"] or 0) + failed
+        if sessions < minimum:
+            continue
+        share = 100.0 * failed / sessions
+        facts = [["Policy domain", domain], ["Failed sessions", f"{failed:,} of {sessions:,} ({percent(share)})"],
+                 ["Threshold", percent(threshold)], ["Period", f"the last {WINDOW_DAYS} days"]]
+        if share > threshold:
+            kinds = (
+                TlsFailureDailyRollup.objects.filter(organization=org, domain=domain, day__gte=start,
+                                                     day__lte=now.date())
+                .values("result_type").annotate(sessions=Sum("sessions")).order_by("-sessions")[:5]
+            )
+            if kinds:
+                facts.append(["Failures", "; ".join(f"{k['result_type']}: {k['sessions']:,}" for k in kinds)])
+            core.open_alert(
+                org, Alert.TLS_FAILURES, domain,
+                title=f"[TLS-RPT] {domain}: {percent(share)} of TLS sessions failed (above {percent(threshold)})",
+                details={"facts": facts, "data": {"domain": domain, "failed": failed, "sessions": sessions,
+                                                   "share": round(share, 2), "threshold": threshold,
+                                                   "result_types": {k["result_type"]: k["sessions"] for k in kinds}}},
+                evidence_path=page("dash_tls", f"org={org.slug}&domain={domain}"),
+            )
+        else:
+            core.resolve_alert(
+                org, Alert.TLS_FAILURES, domain,
+                title=f"[TLS-RPT OK] {domain}: {percent(share)} of TLS sessions failed (threshold {percent(threshold)})",
+                details={"facts": facts},
+            )
+
+
+# No reports -------------------------------------------------------------------------------------------
+
+
+def silence(org, now) -> None:
+    """No DMARC aggregate report received for a domain for ``org.no_report_days`` days, when one was
+    received within the 30 days before that; a report arriving resolves it."""
+    from dmarc_reports.models import AggregateReport
+
+    days = org.no_report_days
+    if not days:
+        return
+    quiet_since = now - timedelta(days=days)
+    horizon = quiet_since - timedelta(days=SILENCE_LOOKBACK_DAYS)
+    last = dict(
+        AggregateReport.objects.filter(organization=org).values("domain").annotate(last=Max("imported"))
+        .values_list("domain", "last")
+    )
+    for domain, received in last.items():
+        if received < quiet_since:
+            if received >= horizon:
+                core.open_alert(
+                    org, Alert.NO_REPORTS, domain,
+                    title=f"[No reports] {domain}: no DMARC reports for {days} days",
+                    details={"facts": [["Domain", domain], ["Last report received", when(received)],
+                                       ["Alert after", f"{days} days without reports"],
+                                       ["Check", "the rua= address of the DMARC record, the mailbox and its polling"]],
+                             "data": {"domain": domain, "last_received": received.isoformat(), "days": days}},
+                    evidence_path=page("dash_reports", f"org={org.slug}&domain={domain}"),
+                )
+        else:
+            alert = core.open_alerts(org, Alert.NO_REPORTS).filter(key=domain).first()
+            if alert is not None:
+                core.resolve_alert(
+                    org, Alert.NO_REPORTS, domain,
+                    title=f"[Reports again] {domain}: DMARC reports arrive again",
+                    details={"facts": [["Report received", when(received)],
+                                       ["Silent for", _silent_for(alert, received)]]},
+                )
+
+
+def _silent_for(alert, received) -> str:
+    from datetime import datetime
+
+    before = (alert.details.get("data") or {}).get("last_received")
+    if not before:
+        return "-"
+    return duration_text(received - datetime.fromisoformat(before))
