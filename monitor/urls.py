@@ -12,4 +12,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("alerts/", include("monitor.alerts.urls")),
     path("", include("dmarc_reports.urls_delivery")),  # mailboxes, TLS reports over HTTPS
+    path("", include("monitor.urls_dns")),  # DNS audit verdicts, history and record diffs
 ]
