@@ -28,3 +28,5 @@ class PoolAdmin(admin.ModelAdmin):
     list_filter = ["kind", "organization"]
     search_fields = ["name", "members__value"]
     inlines = [PoolMemberInline]
+
+from monitor.blocklists import admin as blocklists_admin  # noqa: E402,F401 (blocklists, runs, "Run now")

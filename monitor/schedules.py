@@ -35,3 +35,12 @@ def sync_schedules() -> tuple[int, int]:
     stale = Schedule.objects.filter(name__startswith=PREFIX).exclude(name__in=names)
     deleted, _ = stale.delete()
     return len(names), deleted
+
+
+def audit_schedules(org):
+    """The weekly audits of one organisation (cron strings on the Organization)."""
+    yield f"audit-blocklist-{org.slug}", "monitor.tasks.run_blocklist_audit", org.blocklist_cron, {"org_id": org.id}
+    yield f"audit-dns-{org.slug}", "monitor.tasks.run_dns_audit", org.dns_cron, {"org_id": org.id}
+
+
+SCHEDULES.append(audit_schedules)

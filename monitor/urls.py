@@ -11,6 +11,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("alerts/", include("monitor.alerts.urls")),
+    path("", include("monitor.blocklists.urls")),  # blocklist page, "Run now" for audits
     path("", include("dmarc_reports.urls_delivery")),  # mailboxes, TLS reports over HTTPS
     path("", include("monitor.urls_dns")),  # DNS audit verdicts, history and record diffs
 ]
