@@ -8,6 +8,9 @@
             raw = client.fetch(uid)                   # None if the message went away meanwhile
             client.move(uid, "Processed")
 
+Folder names use ``/`` for hierarchy ("Reports/Done"); it becomes the server's own separator
+(Dovecot's maildir uses ``.``, Gmail and Exchange ``/``).
+
 ``move`` uses MOVE (RFC 6851) when the server offers it, else COPY, \\Deleted and (with UIDPLUS)
 ``UID EXPUNGE`` of that one UID: other messages flagged \\Deleted by someone else are never
 expunged. Without UIDPLUS the copied message stays flagged \\Deleted and ``uids()`` skips it.
@@ -25,6 +28,7 @@ TIMEOUT = 30.0
 SECURITIES = ("tls", "starttls", "none")
 
 SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
+DELIMITER = re.compile(rb'^\([^)]*\) (?:"((?:[^"\\]|\\.)*)"|NIL)')
 
 
 class ImapError(Exception):
@@ -82,6 +86,7 @@ class ImapClient:
         self.ssl_context = ssl_context
         self.conn: imaplib.IMAP4 | None = None
         self.capabilities: set[str] = set()
+        self.delimiter = "/"
 
     # -- session --------------------------------------------------------------------------------
 
@@ -130,15 +135,24 @@ class ImapClient:
         typ, data = self.conn.capability()  # they may change once logged in
         self._check(typ, data, "CAPABILITY")
         self.capabilities = set(_text(data).upper().split())
+        typ, data = self.conn.list('""', '""')  # the answer names the hierarchy separator
+        if typ == "OK" and data and isinstance(data[0], bytes):
+            match = DELIMITER.match(data[0])
+            if match and match.group(1):
+                self.delimiter = match.group(1).decode().replace("\\\\", "\\")
 
     # -- folders --------------------------------------------------------------------------------
 
+    def name(self, folder: str) -> str:
+        """The folder name as the server writes it, quoted."""
+        return quote(folder.replace("/", self.delimiter) if self.delimiter != "/" else folder)
+
     def select(self, folder: str) -> None:
-        typ, data = self.conn.select(quote(folder))
+        typ, data = self.conn.select(self.name(folder))
         self._check(typ, data, f"cannot open the folder {folder!r}")
 
     def folder_exists(self, folder: str) -> bool:
-        typ, data = self.conn.list('""', quote(folder))
+        typ, data = self.conn.list('""', self.name(folder))
         self._check(typ, data, "LIST")
         return any(item for item in data if item)
 
@@ -146,11 +160,11 @@ class ImapClient:
         """Create the folder (and subscribe to it) if it is missing; True if it was created."""
         if self.folder_exists(folder):
             return False
-        typ, data = self.conn.create(quote(folder))
+        typ, data = self.conn.create(self.name(folder))
         if typ != "OK" and self.folder_exists(folder):  # created meanwhile by another client
             return False
         self._check(typ, data, f"cannot create the folder {folder!r}")
-        self.conn.subscribe(quote(folder))
+        self.conn.subscribe(self.name(folder))
         return True
 
     # -- messages -------------------------------------------------------------------------------
@@ -180,10 +194,10 @@ class ImapClient:
 
     def move(self, uid: int, folder: str) -> None:
         if "MOVE" in self.capabilities:
-            typ, data = self.conn.uid("MOVE", str(uid), quote(folder))
+            typ, data = self.conn.uid("MOVE", str(uid), self.name(folder))
             self._check(typ, data, f"cannot move the message to {folder!r}")
             return
-        typ, data = self.conn.uid("COPY", str(uid), quote(folder))
+        typ, data = self.conn.uid("COPY", str(uid), self.name(folder))
         self._check(typ, data, f"cannot copy the message to {folder!r}")
         typ, data = self.conn.uid("STORE", str(uid), "+FLAGS.SILENT", r"(\Deleted)")
         self._check(typ, data, "cannot flag the message \\Deleted")

@@ -6,6 +6,7 @@ A mailbox is polled by ``dmarc_reports.mailbox_fetch``; what happened last is re
 
 import ipaddress
 import os
+import socket
 from datetime import timedelta
 
 from django.core.exceptions import ValidationError
@@ -19,8 +20,27 @@ from monitor.models import Organization
 
 # Alerts and the UI call a mailbox failing after this many passes in a row could not connect or log in.
 FAILING_AFTER = 3
-# A pass holds its mailbox this long at most; a worker that died mid-pass frees it when it runs out.
-LEASE = timedelta(minutes=30)
+# A pass holds its mailbox this long after its last message; a pass that died on another machine
+# frees it when the lease runs out (one that died on this machine at once: its process is gone).
+LEASE = timedelta(minutes=15)
+
+
+def pass_owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def owner_is_gone(owner: str) -> bool:
+    """True if ``owner`` (a ``pass_owner()``) was a process on this machine that no longer runs."""
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def is_loopback_host(host: str) -> bool:
@@ -61,6 +81,7 @@ class Mailbox(models.Model):
     consecutive_failures = models.PositiveIntegerField(default=0)
     last_counts = models.JSONField(default=dict, blank=True, help_text='The last pass: {"imported": 3, ...}')
     busy_until = models.DateTimeField(null=True, blank=True)
+    busy_by = models.CharField(max_length=300, blank=True, help_text="host:pid of the pass holding the mailbox")
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -145,17 +166,25 @@ class Mailbox(models.Model):
     # -- one pass at a time -----------------------------------------------------------------------
 
     def claim(self) -> bool:
-        """Take the mailbox for one pass; False if another pass holds it (and its lease is not over)."""
+        """Take the mailbox for one pass; False while another live pass holds it.
+
+        Only an optimisation: two passes at once would still store each report once (the second
+        finds duplicates) and move each message once (a UID already moved is no longer there).
+        """
         now = timezone.now()
-        taken = Mailbox.objects.filter(pk=self.pk).filter(Q(busy_until__isnull=True) | Q(busy_until__lt=now))
-        return taken.update(busy_until=now + LEASE) == 1
+        free = Q(busy_until__isnull=True) | Q(busy_until__lt=now)
+        holder = Mailbox.objects.filter(pk=self.pk).values_list("busy_by", flat=True).first()
+        if holder and owner_is_gone(holder):
+            free |= Q(busy_by=holder)
+        taken = Mailbox.objects.filter(pk=self.pk).filter(free)
+        return taken.update(busy_until=now + LEASE, busy_by=pass_owner()) == 1
 
     def renew(self) -> None:
         """Keep the lease of a long pass alive (called once per message)."""
         Mailbox.objects.filter(pk=self.pk).update(busy_until=timezone.now() + LEASE)
 
     def release(self) -> None:
-        Mailbox.objects.filter(pk=self.pk).update(busy_until=None)
+        Mailbox.objects.filter(pk=self.pk, busy_by=pass_owner()).update(busy_until=None, busy_by="")
 
 
 @receiver([post_save, post_delete], sender=Mailbox, dispatch_uid="mailbox_schedule")
