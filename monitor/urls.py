@@ -5,11 +5,11 @@ from django.urls import include, path
 from monitor import views
 
 urlpatterns = [
-    path("", views.overview, name="overview"),
     path("health/", views.health, name="health"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("", include("monitor.urls_dashboards")),
     path("alerts/", include("monitor.alerts.urls")),
     path("", include("monitor.blocklists.urls")),  # blocklist page, "Run now" for audits
     path("", include("dmarc_reports.urls_delivery")),  # mailboxes, TLS reports over HTTPS

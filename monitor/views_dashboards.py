@@ -1,0 +1,123 @@
+"""The dashboards: overview, domain, source, reports, TLS-RPT, blocklists, DNS and alerts.
+
+Each view reads the filters from the URL, asks ``monitor.dashboards.pages`` for its charts and tables,
+and renders them, or with ``?csv=<table>`` returns that table as CSV. Organisations come only from
+``monitor.access`` (via the filters), so a member of one organisation never sees another's data.
+"""
+
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.utils.http import content_disposition_header
+
+from monitor.access import visible_orgs
+from monitor.dashboards import pages, queries
+from monitor.dashboards.exports import csv_response, find_table
+from monitor.dashboards.filters import PERIODS, normalise_source, parse_filters
+from monitor.models import Pool
+
+
+def dashboard_filters(request):
+    return parse_filters(request.GET, visible_orgs(request.user))
+
+
+def respond(request, template, filters, page, section, csv_parts=(), **context):
+    """Render the page, or return one of its tables as CSV when ``?csv=<name>`` is asked."""
+    tables = page.all_tables()
+    name = request.GET.get("csv", "")
+    if name:
+        return csv_response(find_table(tables, name), (section, *csv_parts, filters.start, filters.end))
+    base_query = filters.query()
+    joiner = "&" if base_query else "?"
+    for table in tables:
+        table.csv_url = f"{request.path}{base_query}{joiner}csv={table.name}"
+    orgs = list(visible_orgs(request.user))
+    context = {
+        "filters": filters, "page": page, "nav_section": section, "nav_query": filters.query(domain=None, failing=None),
+        "all_orgs": orgs, "periods": [str(p) for p in PERIODS],
+        "pools": Pool.objects.filter(organization__in=filters.orgs).select_related("organization"),
+        "known_domains": page.context.get("known_domains", []),
+        **page.context, **context,
+    }
+    return render(request, template, context)
+
+
+def overview(request):
+    filters = dashboard_filters(request)
+    page = pages.overview_page(filters)
+    return respond(request, "monitor/dash_overview.html", filters, page, "overview")
+
+
+def domain(request, domain):
+    filters = dashboard_filters(request)
+    page = pages.domain_page(filters, domain.lower())
+    if page is None:
+        raise Http404("No such domain")
+    return respond(request, "monitor/dash_domain.html", filters, page, "overview", (domain,),
+                   domain=domain.lower(), hide_domain_filter=True, failing_filter=True,
+                   failing_on_url=request.path + filters.query(failing=1),
+                   failing_off_url=request.path + filters.query(failing=None))
+
+
+def source(request, source):
+    filters = dashboard_filters(request)
+    kind, key = normalise_source(source)
+    page = pages.source_page(filters, kind, key)
+    if page is None:
+        raise Http404("No such source")
+    return respond(request, "monitor/dash_source.html", filters, page, "overview", (key,), source_kind=kind, source=key)
+
+
+def reports(request):
+    filters = dashboard_filters(request)
+    page = pages.reports_page(filters, request.GET)
+    return respond(request, "monitor/dash_reports.html", filters, page, "reports")
+
+
+def report(request, pk):
+    filters = dashboard_filters(request)
+    offset = request.GET.get("offset", "0")
+    offset = int(offset) if offset.isdigit() else 0
+    # The CSV holds every row of the report; the page shows them a few hundred at a time.
+    page = pages.report_page(filters, pk, 0 if request.GET.get("csv") else offset,
+                             None if request.GET.get("csv") else pages.ROWS_PER_PAGE)
+    if page is None:
+        raise Http404("No such report")
+    context = page.context
+    return respond(
+        request, "monitor/dash_report.html", filters, page, "reports", (f"report-{pk}",),
+        failing_on=filters.query(failing=1), failing_off=filters.query(failing=None),
+        prev_query=filters.query(offset=context["prev_offset"] or None),
+        next_query=filters.query(offset=context["next_offset"]),
+    )
+
+
+def file_raw(request, pk):
+    """The file exactly as it was received."""
+    incoming = queries.file_in_scope(visible_orgs(request.user), pk)
+    if incoming is None or not incoming.has_raw:
+        raise Http404("No such file")
+    response = HttpResponse(incoming.raw_bytes(), content_type="application/octet-stream")
+    name = incoming.name.replace("\\", "/").rsplit("/", 1)[-1] or f"file-{pk}"
+    response["Content-Disposition"] = content_disposition_header(True, name)
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def tls(request):
+    filters = dashboard_filters(request)
+    return respond(request, "monitor/dash_tls.html", filters, pages.tls_page(filters), "tls")
+
+
+def blocklists(request):
+    filters = dashboard_filters(request)
+    return respond(request, "monitor/dash_blocklists.html", filters, pages.blocklists_page(filters), "blocklists")
+
+
+def dns(request):
+    filters = dashboard_filters(request)
+    return respond(request, "monitor/dash_dns.html", filters, pages.dns_page(filters), "dns")
+
+
+def alerts(request):
+    filters = dashboard_filters(request)
+    return respond(request, "monitor/dash_alerts.html", filters, pages.alerts_page(filters), "alerts")
