@@ -124,7 +124,6 @@ class ReportRow(models.Model):
 
     class Meta:
         ordering = ["report", "pk"]
-        indexes = [models.Index(fields=["source_ip"])]
 
     def __str__(self):
         return f"{self.source_ip} x{self.count}"

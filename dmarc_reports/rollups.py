@@ -63,64 +63,85 @@ def spread(total: int, weights: list[tuple[date, int]]) -> list[tuple[date, int]
 
 # -- aggregate report rows ---------------------------------------------------------------------------
 
-def row_category(row) -> tuple:
-    """What a row's messages count towards: (dmarc, dkim, spf, disposition, forwarded, mailing list)."""
-    dkim, spf = row.dkim == "pass", row.spf == "pass"
-    disposition = row.disposition if row.disposition in ("quarantine", "reject") else "none"
-    forwarded = mailing_list = False
+# A row's category is a small number: which counters its messages add to (bits in the order of
+# DailyRollup.COUNTERS). Rows are tallied by (source address, category), never kept.
+MESSAGES, DMARC, DKIM, SPF, NONE, QUARANTINE, REJECT, FORWARDED, MAILING_LIST = (1 << n for n in range(9))
+
+
+def row_category(row) -> int:
+    """The counters a row's messages count towards, as bits (see above)."""
+    category = MESSAGES
+    if row.dkim == "pass":
+        category |= DKIM | DMARC
+    if row.spf == "pass":
+        category |= SPF | DMARC
+    if row.disposition == "quarantine":
+        category |= QUARANTINE
+    elif row.disposition == "reject":
+        category |= REJECT
+    else:  # none, pass (RFC 9990: delivered, the policy not applied) or unknown
+        category |= NONE
     for reason in row.reasons:
         if reason.type in FORWARDED_REASONS:
-            forwarded = True
+            category |= FORWARDED
         elif reason.type == "mailing_list":
-            mailing_list = True
-    return (dkim or spf, dkim, spf, disposition, forwarded, mailing_list)
+            category |= MAILING_LIST
+    return category
 
 
-def category_counters(category: tuple) -> tuple[int, ...]:
+def category_counters(category: int) -> tuple[int, ...]:
     """A category as 0/1 per counter, in the order of ``DailyRollup.COUNTERS``."""
-    dmarc, dkim, spf, disposition, forwarded, mailing_list = category
-    return (1, int(dmarc), int(dkim), int(spf), int(disposition == "none"), int(disposition == "quarantine"),
-            int(disposition == "reject"), int(forwarded), int(mailing_list))
+    return tuple((category >> position) & 1 for position in range(len(DailyRollup.COUNTERS)))
 
 
 class SourceTally:
-    """Counts of one report's rows by source address and category, filled as the rows stream by."""
+    """One report's rows counted by (source address, category) as they stream by, and added to the
+    daily roll-ups whenever the tally grows past ``FLUSH_AT`` entries and at the end (the upsert
+    adds, so adding in parts gives the same figures): memory stays flat however many sources."""
 
-    def __init__(self):
+    FLUSH_AT = 20_000
+
+    def __init__(self, org_id: int, domain: str, begin: datetime, end: datetime):
+        self.org_id, self.domain = org_id, domain
+        self.weights = day_weights(begin, end)
         self.counts: dict[tuple, int] = defaultdict(int)
 
     def add(self, rows) -> None:
         counts = self.counts
         for row in rows:
             counts[(row.source_ip, row_category(row))] += row.count
+        if len(counts) >= self.FLUSH_AT:
+            self.flush()
 
-    def by_day(self, begin: datetime, end: datetime) -> dict[tuple[str, date], list[int]]:
-        """{(source address, day): counters in the order of ``DailyRollup.COUNTERS``}."""
-        weights = day_weights(begin, end)
+    def by_day(self) -> dict[tuple[str, date], list[int]]:
+        """{(source address, day): counters in the order of ``DailyRollup.COUNTERS``} of the tally."""
         days: dict[tuple[str, date], list[int]] = {}
         width = len(DailyRollup.COUNTERS)
+        flags_of = {}
         for (source_ip, category), total in self.counts.items():
-            flags = category_counters(category)
-            for day, share in spread(total, weights):
+            flags = flags_of.get(category)
+            if flags is None:
+                flags = flags_of[category] = [p for p, flag in enumerate(category_counters(category)) if flag]
+            for day, share in spread(total, self.weights):
                 figures = days.get((source_ip, day))
                 if figures is None:
                     figures = days[(source_ip, day)] = [0] * width
-                for position in range(width):
-                    if flags[position]:
-                        figures[position] += share
+                for position in flags:
+                    figures[position] += share
         return days
 
+    def flush(self) -> None:
+        days = self.by_day()
+        self.counts.clear()
+        upsert(DailyRollup, ("organization_id", "domain", "source_ip", "day", "service", *DailyRollup.COUNTERS),
+               conflict=("organization_id", "domain", "source_ip", "day"), increment=DailyRollup.COUNTERS,
+               values=[(self.org_id, self.domain, source_ip, day.isoformat(), "", *figures)
+                       for (source_ip, day), figures in days.items()])
 
-def add_aggregate(org_id: int, domain: str, tally: SourceTally, begin: datetime, end: datetime) -> int:
-    """Add one report's tally to the daily roll-ups; returns how many (source, day) figures were added."""
-    days = tally.by_day(begin, end)
-    values = [(org_id, domain, source_ip, day, "", *figures) for (source_ip, day), figures in days.items()]
-    upsert(DailyRollup, ("organization_id", "domain", "source_ip", "day", "service", *DailyRollup.COUNTERS),
-           conflict=("organization_id", "domain", "source_ip", "day"), increment=DailyRollup.COUNTERS,
-           values=values)
-    if days:
-        name_services(org_id, domain, min(day for _, day in days), max(day for _, day in days))
-    return len(values)
+    def finish(self) -> None:
+        """Add what is left, then name the services of sources already looked up."""
+        self.flush()
+        name_services(self.org_id, self.domain, self.weights[0][0], self.weights[-1][0])
 
 
 def name_services(org_id: int, domain: str, first: date, last: date) -> None:
@@ -134,7 +155,7 @@ def name_services(org_id: int, domain: str, first: date, last: date) -> None:
             f"WHERE {q('organization_id')} = %s AND {q('domain')} = %s AND {q('day')} BETWEEN %s AND %s "
             f"AND {q('service')} = '' AND EXISTS (SELECT 1 FROM {host} h WHERE h.{q('ip')} = {rollup}.{q('source_ip')} "
             f"AND h.{q('service')} <> '')",
-            [org_id, domain, first, last],
+            [org_id, domain, first.isoformat(), last.isoformat()],
         )
 
 
@@ -159,10 +180,11 @@ def add_tls(org_id: int, report) -> None:
                 failures[(domain, day, result_type)] += share
     upsert(TlsDailyRollup, ("organization_id", "domain", "day", *TlsDailyRollup.COUNTERS),
            conflict=("organization_id", "domain", "day"), increment=TlsDailyRollup.COUNTERS,
-           values=[(org_id, domain, day, *figures) for (domain, day), figures in sessions.items()])
+           values=[(org_id, domain, day.isoformat(), *figures) for (domain, day), figures in sessions.items()])
     upsert(TlsFailureDailyRollup, ("organization_id", "domain", "day", "result_type", "sessions"),
            conflict=("organization_id", "domain", "day", "result_type"), increment=("sessions",),
-           values=[(org_id, *key, total) for key, total in failures.items()])
+           values=[(org_id, domain, day.isoformat(), result_type, total)
+                   for (domain, day, result_type), total in failures.items()])
 
 
 # -- the upsert -------------------------------------------------------------------------------------

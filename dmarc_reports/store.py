@@ -63,14 +63,14 @@ def store_aggregate(report, org, incoming=None) -> Stored:
         with transaction.atomic():
             header.save(force_insert=True)  # the unique constraint refuses a second copy here
             saved = True
-            tally = rollups.SourceTally()
+            tally = rollups.SourceTally(org.pk, header.domain, header.date_begin, header.date_end)
             insert = RowInserter(header.pk)
             for batch in report.rows.batches(BATCH):
                 insert(batch)
                 tally.add(batch)
             header.records, header.messages, header.warnings = report.records, report.messages, report.warnings
             header.save(update_fields=["records", "messages", "warnings"])
-            rollups.add_aggregate(org.pk, header.domain, tally, header.date_begin, header.date_end)
+            tally.finish()
     except IntegrityError:
         if saved:
             raise
@@ -83,28 +83,39 @@ def store_aggregate(report, org, incoming=None) -> Stored:
 
 
 class RowInserter:
-    """Inserts batches of parsed rows for one report with one ``executemany`` each."""
+    """Inserts batches of parsed rows for one report with one ``executemany`` each.
+
+    A row's DKIM results, SPF results and reasons go in as JSON; the same lists recur across rows
+    (one signature per sending domain), so their JSON is made once and reused.
+    """
 
     COLUMNS = ("report_id", "source_ip", "count", "disposition", "dkim", "spf", "reasons", "header_from",
                "envelope_from", "envelope_to", "dkim_results", "spf_results")
+    CACHE_SIZE = 10_000
 
     def __init__(self, report_pk: int):
         self.report_pk = report_pk
         q = connection.ops.quote_name
         self.sql = (f"INSERT INTO {q(ReportRow._meta.db_table)} ({', '.join(q(c) for c in self.COLUMNS)}) "
                     f"VALUES ({', '.join(['%s'] * len(self.COLUMNS))})")
-        self.json = lambda value: connection.ops.adapt_json_value(value, None)
+        self.adapt_json = connection.ops.adapt_json_value
+        self.cache: dict = {}
+
+    def json(self, items: tuple):
+        """JSON of a tuple of named tuples (a list of objects), made once per distinct value."""
+        cached = self.cache.get(items)
+        if cached is None:
+            if len(self.cache) >= self.CACHE_SIZE:
+                self.cache.clear()
+            cached = self.cache[items] = self.adapt_json([item._asdict() for item in items], None)
+        return cached
 
     def values(self, row) -> tuple:
         json = self.json
         return (
             self.report_pk, row.source_ip, row.count, clip(row.disposition, 20), clip(row.dkim, 20),
-            clip(row.spf, 20),
-            json([{"type": reason.type, "comment": reason.comment} for reason in row.reasons]),
-            clip(row.header_from, 253), clip(row.envelope_from, 253), clip(row.envelope_to, 253),
-            json([{"domain": d.domain, "selector": d.selector, "result": d.result, "human_result": d.human_result}
-                  for d in row.dkim_results]),
-            json([{"domain": s.domain, "scope": s.scope, "result": s.result} for s in row.spf_results]),
+            clip(row.spf, 20), json(row.reasons), clip(row.header_from, 253), clip(row.envelope_from, 253),
+            clip(row.envelope_to, 253), json(row.dkim_results), json(row.spf_results),
         )
 
     def __call__(self, batch) -> None:
