@@ -4,6 +4,9 @@ import threading
 
 import pytest
 
+from monitor.models import Pool, PoolMember
+from monitor.models.blocklists import Blocklist
+
 
 @pytest.fixture
 def smtp(settings, smtp_settings):
@@ -56,3 +59,20 @@ def _evaluators_must_not_fail(caplog):
     failures = [r for r in caplog.get_records("call") if r.name == "monitor.alerts.evaluate" and r.levelname == "ERROR"]
     if failures:
         pytest.fail("an evaluator failed:\n" + "\n".join(r.getMessage() + "\n" + (r.exc_text or "") for r in failures))
+
+
+@pytest.fixture
+def zen(db):
+    return Blocklist.objects.create(
+        zone="zen.spamhaus.org", name="Spamhaus ZEN", kind=Blocklist.IP, severity=Blocklist.HIGH,
+        delist_url="https://check.spamhaus.org/listed/?searchterm={target}",
+        codes={"127.0.0.2": "SBL: direct spam source", "127.0.0.4": "XBL: exploited host"},
+    )
+
+
+@pytest.fixture
+def pool(org):
+    pool = Pool.objects.create(organization=org, name="mta", kind=Pool.IP)
+    for value in ("192.0.2.10", "192.0.2.20"):
+        PoolMember.objects.create(pool=pool, value=value)
+    return pool

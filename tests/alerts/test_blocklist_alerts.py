@@ -5,7 +5,7 @@ from django.core.management import call_command
 
 from monitor.alerts import evaluate
 from monitor.blocklists.audit import run_blocklist_audit
-from monitor.models import Alert, AuditRun, Notification, Pool, PoolMember
+from monitor.models import Alert, AuditRun, Notification
 from monitor.models.blocklists import Blocklist, Listing
 from tests.alerts.conftest import html_part, text_part
 
@@ -14,23 +14,6 @@ pytestmark = pytest.mark.django_db
 ZEN_NAME = "10.2.0.192.zen.spamhaus.org."
 REASON = "Listed in SBL, see https://check.spamhaus.org/sbl/query/SBL123"
 DELIST = "https://check.spamhaus.org/listed/?searchterm=192.0.2.10"
-
-
-@pytest.fixture
-def zen(db):
-    return Blocklist.objects.create(
-        zone="zen.spamhaus.org", name="Spamhaus ZEN", kind=Blocklist.IP, severity=Blocklist.HIGH,
-        delist_url="https://check.spamhaus.org/listed/?searchterm={target}",
-        codes={"127.0.0.2": "SBL: direct spam source", "127.0.0.4": "XBL: exploited host"},
-    )
-
-
-@pytest.fixture
-def pool(org):
-    pool = Pool.objects.create(organization=org, name="mta", kind=Pool.IP)
-    for value in ("192.0.2.10", "192.0.2.20"):
-        PoolMember.objects.create(pool=pool, value=value)
-    return pool
 
 
 def audit(org) -> AuditRun:

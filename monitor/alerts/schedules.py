@@ -1,0 +1,20 @@
+"""The alert schedules, registered in ``monitor.schedules.GLOBAL_SCHEDULES`` when this module is imported
+(``MonitorConfig.ready`` imports it)."""
+
+from django.conf import settings
+
+from monitor import schedules
+
+DIGEST_CRON = "0 7 * * 1"  # Mondays, 07:00 (TIME_ZONE)
+EVALUATE_CRON = "17 * * * *"  # hourly: pass rates, new failing sources, TLS failures, silence
+
+
+def alert_schedules():
+    yield "alerts:deliver", "monitor.alerts.deliver.deliver_pending", "* * * * *", {}
+    yield ("alerts:evaluate-reports", "monitor.alerts.evaluate.evaluate_all_reports",
+           getattr(settings, "ALERT_EVALUATE_CRON", EVALUATE_CRON), {})
+    yield "alerts:weekly-digest", "monitor.alerts.digest.send_digests", getattr(settings, "DIGEST_CRON", DIGEST_CRON), {}
+
+
+if alert_schedules not in schedules.GLOBAL_SCHEDULES:
+    schedules.GLOBAL_SCHEDULES.append(alert_schedules)
