@@ -30,3 +30,4 @@ class PoolAdmin(admin.ModelAdmin):
     inlines = [PoolMemberInline]
 
 from monitor.blocklists import admin as blocklists_admin  # noqa: E402,F401 (blocklists, runs, "Run now")
+from monitor import admin_dns  # noqa: E402,F401 (DNS audit verdicts)

@@ -67,3 +67,9 @@ def test_it_needs_a_signed_in_user(client, org):
 def test_it_reads_the_page_in_a_bounded_number_of_queries(viewer_client, org, audited, django_assert_max_num_queries):
     with django_assert_max_num_queries(12):
         viewer_client.get(reverse("dns_audit", args=[org.slug]))
+
+
+def test_it_lists_verdicts_in_the_admin(admin_client, audited):
+    response = admin_client.get(reverse("admin:monitor_dnscheckresult_changelist"), {"q": "203.0.113.11"})
+    assert response.status_code == 200
+    assert response.context["cl"].result_count == 2  # the address, once per run
