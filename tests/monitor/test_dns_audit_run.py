@@ -142,3 +142,16 @@ def test_it_keeps_the_checks_of_other_organisations_apart(audit_dns, org, other_
     result = theirs.dns_results.get(target=d("good"), check_name="spf")
     assert result.previous() is None
     assert DnsCheckResult.objects.filter(organization=org).count() == mine.dns_results.count()
+
+
+def test_it_loads_a_demo_history_once(org, pools):
+    from monitor.dns_audit.demo import WEEKS, load_dns_history
+
+    said = load_dns_history(org)
+    assert said.startswith(f"DNS audits: {WEEKS} weekly runs")
+    runs = list(AuditRun.objects.filter(organization=org, kind=AuditRun.DNS).order_by("started"))
+    assert len(runs) == WEEKS
+    changed = {(c.target, c.check) for run in runs for c in changes_in_run(run)}
+    assert (d("good"), "dmarc") in changed and (d("good"), "spf") in changed
+    assert load_dns_history(org) == "DNS audits: history already there"
+    assert AuditRun.objects.filter(organization=org, kind=AuditRun.DNS).count() == WEEKS
