@@ -55,7 +55,7 @@ def fetch_mailbox(mailbox: Mailbox, *, on_line: Callable[[dict], None] | None = 
     """Run one pass; ``on_line`` is called with each JSON line as soon as its message is filed."""
     result = PassResult(mailbox)
     if not mailbox.claim():
-        result.error = "another pass over this mailbox is running"
+        result.error = "another pass over this mailbox is running"  # not a failure of the mailbox
         return result
     try:
         _run(mailbox, result, on_line, client or _client_for(mailbox))

@@ -1,10 +1,15 @@
 """Configuring mailboxes: the inventory, the admin (write-only passwords), the status page, the schedule."""
 
 import ast
+import socket
+import subprocess
+import sys
+from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 from django_q.models import Schedule
 
 from dmarc_reports.models_mailbox import Mailbox
@@ -163,6 +168,17 @@ def test_it_lets_one_pass_hold_a_mailbox_at_a_time(org):
     assert not Mailbox.objects.get(pk=mailbox.pk).claim()
     mailbox.release()
     assert mailbox.claim()
+
+
+def test_it_takes_over_a_mailbox_from_a_pass_that_died_on_this_machine(org):
+    mailbox = Mailbox.objects.create(organization=org, host="imap.acme.example", username="u", password="p")
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    Mailbox.objects.filter(pk=mailbox.pk).update(
+        busy_until=timezone.now() + timedelta(minutes=10), busy_by=f"{socket.gethostname()}:{dead.stdout.strip()}"
+    )
+    assert mailbox.claim()
+    Mailbox.objects.filter(pk=mailbox.pk).update(busy_by="another-host:1")  # alive as far as we can tell
+    assert not mailbox.claim()
 
 
 def test_it_schedules_polling_for_organisations_with_enabled_mailboxes(org, other_org):
