@@ -130,8 +130,9 @@ def open_listing_alert(org, listing) -> None:
         ["Codes", codes],
         ["First seen", when(listing.first_seen)],
     ]
-    if delist:
-        facts.append(["Delisting", delist])
+    pools = pools_holding(org, target)
+    if pools:
+        facts.insert(1, ["Pool", ", ".join(pools)])
     core.open_alert(
         org, Alert.LISTED, listing_key(target, blocklist.zone),
         title=f"[Listed] {target} on {blocklist.name}",
@@ -146,6 +147,29 @@ def open_listing_alert(org, listing) -> None:
         evidence_path=page("dash_blocklists", f"org={org.slug}&target={target}"),
         now=listing.first_seen,
     )
+
+
+def pools_holding(org, target: str) -> list[str]:
+    """The names of the organisation's pools with this address (or a range holding it) or domain."""
+    import ipaddress
+
+    from monitor.models import PoolMember
+
+    try:
+        address = ipaddress.ip_address(target)
+    except ValueError:
+        address = None
+    names = []
+    for member in PoolMember.objects.filter(pool__organization=org).select_related("pool"):
+        if member.value == target:
+            names.append(member.pool.name)
+        elif address is not None and "/" in member.value:
+            try:
+                if address in ipaddress.ip_network(member.value, strict=False):
+                    names.append(member.pool.name)
+            except ValueError:
+                continue
+    return sorted(set(names))
 
 
 def resolve_listing_alert(org, key: str) -> None:

@@ -93,3 +93,20 @@ def test_it_asks_the_worker_to_deliver_once_per_batch(org, django_capture_on_com
             raise_listing(org, "192.0.2.2|zen.test")
     assert OrmQ.objects.count() == 1
     assert OrmQ.objects.get().task["func"] == "monitor.alerts.deliver.deliver_pending"
+
+
+def test_it_opens_one_alert_when_two_workers_race(org, monkeypatch):
+    raise_listing(org)
+    # The second worker's look-up ran before the first one's insert: only the constraint stops it.
+    monkeypatch.setattr("django.db.models.query.QuerySet.exists", lambda self: False)
+    assert raise_listing(org) is None
+    assert Alert.objects.count() == 1 and Notification.objects.count() == 1
+
+
+def test_it_resolves_once_when_two_workers_race(org, monkeypatch):
+    raise_listing(org)
+    read_by_second = Alert.objects.get()  # the second worker reads the alert while it is open...
+    assert core.resolve_alert(org, Alert.LISTED, "192.0.2.99|zen.test")  # ...the first resolves it...
+    monkeypatch.setattr("django.db.models.query.QuerySet.first", lambda self: read_by_second)
+    assert core.resolve_alert(org, Alert.LISTED, "192.0.2.99|zen.test") is None  # ...the second changes nothing
+    assert Notification.objects.filter(event="resolved").count() == 1
