@@ -4,6 +4,7 @@ pools, a few targets at a time, recorded as an AuditRun (kind "dns") with one Dn
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
@@ -31,6 +32,7 @@ logger = logging.getLogger(__name__)
 DOMAIN_CHECKS = ["spf", "dmarc", "mx", "mta_sts", "tls_rpt", "bimi", "dnssec"]
 DEFAULT_WORKERS = 8  # I/O-bound: threads wait on DNS answers (see bench/dns_audit.py)
 SAVE_EVERY = 200  # results written per batch (a run that dies keeps what it saved)
+BEAT_EVERY = 30  # seconds: well inside AuditRun's STALE_AFTER, even when targets are slow
 
 
 def clear_checkdmarc_caches() -> None:
@@ -129,6 +131,7 @@ def run_dns_audit(org, pools=None, trigger: str = AuditRun.COMMAND, emit: Callab
             counts["skipped"] = skipped
         run.beat(**counts)
         pending: list[DnsCheckResult] = []
+        last_beat = time.monotonic()
         workers = max(1, int(getattr(settings, "DNS_AUDIT_WORKERS", DEFAULT_WORKERS)))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dns-audit") as pool:
             futures = [pool.submit(audit_domain, domain, selectors) for domain, selectors in domains.items()]
@@ -139,10 +142,11 @@ def run_dns_audit(org, pools=None, trigger: str = AuditRun.COMMAND, emit: Callab
                     pending.append(_result(run, verdict, addresses_kind=verdict.target not in domains))
                     if emit is not None:
                         emit(verdict.as_event())
-                if len(pending) >= SAVE_EVERY:
+                if len(pending) >= SAVE_EVERY or time.monotonic() - last_beat > BEAT_EVERY:
                     DnsCheckResult.objects.bulk_create(pending)
                     pending = []
                     run.beat(**counts)
+                    last_beat = time.monotonic()
         DnsCheckResult.objects.bulk_create(pending)
     except Exception as exc:
         run.fail(f"{type(exc).__name__}: {exc}", **counts)

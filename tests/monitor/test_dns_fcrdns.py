@@ -96,3 +96,11 @@ def test_it_recognises_generic_names(name, address):
 )
 def test_it_leaves_mail_server_names_alone(name, address):
     assert generic_reason(name, address) is None
+
+
+def test_it_confirms_an_ipv6_address(audit_dns):
+    audit_dns.add_zone_text("8.b.d.0.1.0.0.2.ip6.arpa.", "5.2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0 PTR mail6.fcrdns.dnsaudit.test.")
+    audit_dns.add_record("mail6.fcrdns.dnsaudit.test.", "AAAA", "2001:db8::25")
+    verdict = check_fcrdns("2001:db8::25", Lookups())
+    assert verdict.status == "ok"
+    assert verdict.records == ["PTR mail6.fcrdns.dnsaudit.test", "mail6.fcrdns.dnsaudit.test -> 2001:db8::25"]
