@@ -8,6 +8,15 @@ from monitor.dns_audit.lookups import Answer, Lookups, describe_problems
 
 OK, WARN, FAIL, ERROR = "ok", "warn", "fail", "error"
 SEVERITY = {OK: 0, WARN: 1, FAIL: 2, ERROR: 3}
+LABELS = {"spf": "SPF", "dmarc": "DMARC", "mx": "MX", "mta_sts": "MTA-STS", "tls_rpt": "TLS-RPT", "bimi": "BIMI",
+          "dnssec": "DNSSEC", "dkim": "DKIM", "fcrdns": "reverse DNS"}
+
+
+def label(check: str) -> str:
+    """ "MTA-STS" for "mta_sts", "DKIM (s1)" for "dkim:s1"."""
+    name, _, selector = check.partition(":")
+    text = LABELS.get(name, name)
+    return f"{text} ({selector})" if selector else text
 
 
 @dataclass
@@ -34,8 +43,8 @@ def lookup_error(target: str, check: str, answer: Answer, records=None) -> Verdi
         target,
         check,
         ERROR,
-        f"Could not look up {answer.name} {answer.type} ({answer.error}); the {check.split(':')[0].upper()} "
-        "check is inconclusive and will be retried on the next run.",
+        f"Could not look up {answer.name} {answer.type} ({answer.error}); the {label(check)} check is "
+        "inconclusive and will be retried on the next run.",
         records=records or [],
         details={"dns_problems": [f"{answer.name} {answer.type}: {answer.error}"]},
     )
