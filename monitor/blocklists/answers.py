@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 LISTED, CLEAN, ERROR = "listed", "clean", "error"
 OK, BROKEN, UNUSABLE, DEAD = "ok", "broken", "unusable", "dead"
@@ -68,6 +69,7 @@ class Verdict:
     reason: str = ""
 
 
+@lru_cache(maxsize=65536)  # each target is asked of every list: reverse it once
 def reverse_ip(address: str) -> str:
     """The DNSBL label form: reversed octets (IPv4) or 32 reversed nibbles (IPv6)."""
     ip = ipaddress.ip_address(address)

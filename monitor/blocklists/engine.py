@@ -142,7 +142,8 @@ class Engine:
             while position < len(jobs) and not self._stop.is_set():
                 spec, target = jobs[position]
                 position += 1
-                buffer.append((spec, target, await work(spec, target)))
+                result = await work(spec, target)  # (not inside buffer.append(): buffer changes while we wait)
+                buffer.append((spec, target, result))
                 now = time.monotonic()
                 if len(buffer) >= batch_size or now - last >= interval:
                     deliver(buffer)

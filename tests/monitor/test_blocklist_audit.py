@@ -229,3 +229,23 @@ def test_it_expands_ranges_and_refuses_ranges_over_the_cap(bl_settings, settings
     assert emitted.results()[("192.0.2.10", PLAIN)]["status"] == "listed"
     assert run.counts["targets"] == 6
     assert "198.51.100.0/24 holds 256 addresses" in run.counts["warnings"][0]
+
+
+def test_it_gives_every_question_exactly_one_verdict_under_concurrency(bl_settings, settings, org):
+    settings.DNS_TIMEOUT = 3  # 200 questions in flight queue up at the test server: no timeouts wanted here
+    zones = [f"l{n}.bulk.bl.test" for n in range(3)]
+    for number, zone in enumerate(zones):
+        make_list(zone)
+        listed = "\n".join(f"{n}.2.0.192 A 127.0.0.2" for n in range(number + 1, 250, 50))
+        bl_settings.add_zone_text(zone + ".", "2.0.0.127 A 127.0.0.2\n" + listed + "\n")
+    make_pool(org, "ip", "192.0.2.0/24")
+    emitted = Recorder()
+
+    run = run_blocklist_audit(org, emit=emitted)
+
+    results = [r for r in emitted if "target" in r]
+    assert len(results) == len({(r["target"], r["zone"]) for r in results}) == 254 * 3
+    assert run.counts["planned"] == 254 * 3 == run.counts["listed"] + run.counts["clean"] + run.counts["error"]
+    assert run.counts["listed"] == 15 == run.blocklist_results.filter(status="listed").count()
+    assert {(r["target"], r["zone"]) for r in results if r["status"] == "listed"} == {
+        (f"192.0.2.{n}", zone) for number, zone in enumerate(zones) for n in range(number + 1, 250, 50)}

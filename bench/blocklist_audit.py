@@ -1,0 +1,185 @@
+"""Blocklist audit speed: a /24 against 25 lists (6,350 questions) through a loopback DNS server that
+answers every question 50 ms late, like a real resolver on a cache miss.
+
+Two figures, measured in the same run against the same server:
+
+- bare: a plain dnspython asyncio client (``dns.asyncresolver``) asking the same 6,350 A questions
+  with 200 in flight, nothing else;
+- audit: the whole ``manage.py run_audit blacklist`` process (Django start-up, health checks of the
+  25 lists, the questions, TXT lookups for listings, results and intervals stored in a fresh SQLite
+  database).
+
+The target is audit <= 1.6 x bare. Each is measured twice, alternately; the ratio uses the better of
+each. The DNS server runs in its own process (tests/harness/dns_server.py) so it does not share a GIL.
+
+    .venv/bin/python bench/blocklist_audit.py
+"""
+
+import asyncio
+import ipaddress
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+
+LISTS = 25
+NETWORK = ipaddress.ip_network("192.0.2.0/24")
+LATENCY = 0.05
+IN_FLIGHT = 200
+LISTED_PER_LIST = 3  # a few listings, so the audit also fetches TXT reasons and opens intervals
+
+SETTINGS = """from monitor.settings import *  # noqa: F401,F403
+
+# A fresh schema from the current models, whatever state the repository's migrations are in.
+MIGRATION_MODULES = {"monitor": "bench_migrations.monitor", "dmarc_reports": "bench_migrations.dmarc_reports"}
+"""
+
+
+def zone_name(index: int) -> str:
+    return f"bl{index}.bench-blocklists.test"
+
+
+def write_zones(folder: Path, hosts: list[str]) -> None:
+    for index in range(LISTS):
+        lines = [f"$ORIGIN {zone_name(index)}.", "$TTL 60", "2.0.0.127 A 127.0.0.2"]
+        for host in hosts[index * 7 : index * 7 + LISTED_PER_LIST]:
+            reversed_name = ".".join(reversed(host.split(".")))
+            lines += [f"{reversed_name} A 127.0.0.2", f'{reversed_name} TXT "bench listing of {host}"']
+        (folder / f"{zone_name(index)}.zone").write_text("\n".join(lines) + "\n")
+
+
+def write_inventory(path: Path) -> None:
+    lines = ["blocklists_exclusive = true", "", "[[organization]]", 'slug = "bench"', 'name = "Bench"', "",
+             "[[pool]]", 'organization = "bench"', 'name = "outbound"', 'kind = "ip"', f'members = ["{NETWORK}"]']
+    for index in range(LISTS):
+        lines += ["", "[[blocklist]]", f'zone = "{zone_name(index)}"', 'kind = "ip"', f'name = "Bench list {index}"',
+                  'codes = { "127.0.0.2" = "bench listing" }']
+    path.write_text("\n".join(lines) + "\n")
+
+
+def start_dns_server(zones: Path):
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tests.harness.dns_server", "--zones", str(zones), "--fault", f".:latency={LATENCY}"],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True,
+    )
+    line = server.stdout.readline()
+    match = re.search(r"on 127\.0\.0\.1:(\d+)", line)
+    if not match:
+        server.kill()
+        raise RuntimeError(f"the DNS server did not start: {line!r}")
+    return server, int(match.group(1))
+
+
+async def bare_client(port: int, names: list[str]) -> dict:
+    import dns.asyncresolver
+    import dns.nameserver
+    import dns.resolver
+
+    resolver = dns.asyncresolver.Resolver(configure=False)
+    resolver.nameservers = [dns.nameserver.Do53Nameserver("127.0.0.1", port)]
+    resolver.timeout = resolver.lifetime = 3.0
+    resolver.cache = None
+    outcomes = {"listed": 0, "clean": 0, "error": 0}
+    position = 0
+
+    async def worker():
+        nonlocal position
+        while position < len(names):
+            name = names[position]
+            position += 1
+            try:
+                await resolver.resolve(name, "A", search=False)
+                outcomes["listed"] += 1
+            except dns.resolver.NXDOMAIN:
+                outcomes["clean"] += 1
+            except Exception:
+                outcomes["error"] += 1
+
+    await asyncio.gather(*(worker() for _ in range(IN_FLIGHT)))
+    return outcomes
+
+
+def time_bare(port: int, names: list[str]) -> tuple[float, dict]:
+    started = time.perf_counter()
+    outcomes = asyncio.run(bare_client(port, names))
+    return time.perf_counter() - started, outcomes
+
+
+def manage(env: dict, *args, check=True) -> subprocess.CompletedProcess:
+    result = subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], cwd=ROOT, env=env,
+                            capture_output=True, text=True)
+    if check and result.returncode != 0:
+        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def prepare_database(folder: Path, port: int) -> dict:
+    packages = folder / "bench_migrations"
+    for name in ("", "monitor", "dmarc_reports"):
+        (packages / name).mkdir(parents=True, exist_ok=True)
+        (packages / name / "__init__.py").write_text("")
+    (folder / "bench_settings.py").write_text(SETTINGS)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(folder), str(ROOT)]),
+        "DJANGO_SETTINGS_MODULE": "bench_settings",
+        "DATABASE_URL": f"sqlite:///{folder / 'bench.sqlite3'}",
+        "DNS_NAMESERVERS": f"127.0.0.1:{port}",
+        "DNS_TIMEOUT": "3",
+    }
+    manage(env, "makemigrations", "monitor", "dmarc_reports")
+    manage(env, "migrate", "--no-input")
+    inventory = folder / "inventory.toml"
+    write_inventory(inventory)
+    manage(env, "load_inventory", str(inventory))
+    return env
+
+
+def time_audit(env: dict) -> tuple[float, str]:
+    started = time.perf_counter()
+    result = manage(env, "run_audit", "blacklist", "--org", "bench")
+    took = time.perf_counter() - started
+    summary = next((line.strip() for line in result.stdout.splitlines() if "target(s) x" in line), result.stdout)
+    return took, summary
+
+
+def main():
+    hosts = [str(host) for host in NETWORK.hosts()]
+    names = [f"{'.'.join(reversed(h.split('.')))}.{zone_name(i)}." for h in hosts for i in range(LISTS)]
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        zones = folder / "zones"
+        zones.mkdir()
+        write_zones(zones, hosts)
+        server, port = start_dns_server(zones)
+        try:
+            env = prepare_database(folder, port)
+            print(f"{len(hosts)} addresses x {LISTS} lists = {len(names)} questions, every answer {LATENCY * 1000:.0f} ms "
+                  f"late, {IN_FLIGHT} in flight", flush=True)
+            bare_times, audit_times = [], []
+            for attempt in (1, 2):
+                took, outcomes = time_bare(port, names)
+                bare_times.append(took)
+                print(f"  bare dnspython asyncio client  #{attempt}: {took:6.2f} s  "
+                      f"({len(names) / took:,.0f} questions/s; {outcomes})", flush=True)
+                took, summary = time_audit(env)
+                audit_times.append(took)
+                print(f"  manage.py run_audit blacklist  #{attempt}: {took:6.2f} s  ({summary})", flush=True)
+            ratio = min(audit_times) / min(bare_times)
+            verdict = "within" if ratio <= 1.6 else "OVER"
+            print(f"  best audit / best bare = {min(audit_times):.2f} s / {min(bare_times):.2f} s = {ratio:.2f} "
+                  f"({verdict} the 1.6 target)", flush=True)
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()
