@@ -5,19 +5,46 @@ and renders them, or with ``?csv=<table>`` returns that table as CSV. Organisati
 ``monitor.access`` (via the filters), so a member of one organisation never sees another's data.
 """
 
+from functools import wraps
+from urllib.parse import urlencode
+
 from django.http import Http404, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.http import content_disposition_header
 
 from monitor.access import visible_orgs
 from monitor.dashboards import pages, queries
 from monitor.dashboards.exports import csv_response, find_table
-from monitor.dashboards.filters import PERIODS, normalise_source, parse_filters
+from monitor.dashboards.filters import KEYS, PERIODS, normalise_source, parse_filters
 from monitor.models import Pool
 
 
 def dashboard_filters(request):
     return parse_filters(request.GET, visible_orgs(request.user))
+
+
+def filtered(view):
+    """Parse the filters (404 for an organisation or pool the user may not see), canonicalise the URL."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        filters = dashboard_filters(request)
+        response = canonical_redirect(request, filters)
+        return response or view(request, filters, *args, **kwargs)
+
+    return wrapper
+
+
+def canonical_redirect(request, filters):
+    """The filter form sends every field, empty ones too: redirect to the short, shareable form of the URL."""
+    if filters.problems or request.method != "GET":
+        return None
+    given = {key: value for key, value in request.GET.items() if value != ""}
+    others = {key: value for key, value in given.items() if key not in KEYS}
+    wanted = {**filters.params(), **others}
+    if given == wanted and len(request.GET) == len(given):
+        return None
+    return redirect(request.path + ("?" + urlencode(wanted) if wanted else ""))
 
 
 def respond(request, template, filters, page, section, csv_parts=(), **context):
@@ -41,14 +68,14 @@ def respond(request, template, filters, page, section, csv_parts=(), **context):
     return render(request, template, context)
 
 
-def overview(request):
-    filters = dashboard_filters(request)
+@filtered
+def overview(request, filters):
     page = pages.overview_page(filters)
     return respond(request, "monitor/dash_overview.html", filters, page, "overview")
 
 
-def domain(request, domain):
-    filters = dashboard_filters(request)
+@filtered
+def domain(request, filters, domain):
     page = pages.domain_page(filters, domain.lower())
     if page is None:
         raise Http404("No such domain")
@@ -58,8 +85,8 @@ def domain(request, domain):
                    failing_off_url=request.path + filters.query(failing=None))
 
 
-def source(request, source):
-    filters = dashboard_filters(request)
+@filtered
+def source(request, filters, source):
     kind, key = normalise_source(source)
     page = pages.source_page(filters, kind, key)
     if page is None:
@@ -67,14 +94,14 @@ def source(request, source):
     return respond(request, "monitor/dash_source.html", filters, page, "overview", (key,), source_kind=kind, source=key)
 
 
-def reports(request):
-    filters = dashboard_filters(request)
+@filtered
+def reports(request, filters):
     page = pages.reports_page(filters, request.GET)
     return respond(request, "monitor/dash_reports.html", filters, page, "reports")
 
 
-def report(request, pk):
-    filters = dashboard_filters(request)
+@filtered
+def report(request, filters, pk):
     offset = request.GET.get("offset", "0")
     offset = int(offset) if offset.isdigit() else 0
     # The CSV holds every row of the report; the page shows them a few hundred at a time.
@@ -103,21 +130,21 @@ def file_raw(request, pk):
     return response
 
 
-def tls(request):
-    filters = dashboard_filters(request)
+@filtered
+def tls(request, filters):
     return respond(request, "monitor/dash_tls.html", filters, pages.tls_page(filters), "tls")
 
 
-def blocklists(request):
-    filters = dashboard_filters(request)
+@filtered
+def blocklists(request, filters):
     return respond(request, "monitor/dash_blocklists.html", filters, pages.blocklists_page(filters), "blocklists")
 
 
-def dns(request):
-    filters = dashboard_filters(request)
+@filtered
+def dns(request, filters):
     return respond(request, "monitor/dash_dns.html", filters, pages.dns_page(filters), "dns")
 
 
-def alerts(request):
-    filters = dashboard_filters(request)
+@filtered
+def alerts(request, filters):
     return respond(request, "monitor/dash_alerts.html", filters, pages.alerts_page(filters), "alerts")

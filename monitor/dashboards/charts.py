@@ -19,7 +19,8 @@ from monitor.dashboards.exports import Column, Table
 COLORS = {
     "pass": "#1f7a3a", "fail": "#b3261e", "dkim": "#2358c4", "spf": "#a86400", "dmarc": "#1f7a3a",
     "none": "#8a94a6", "quarantine": "#d08a00", "reject": "#b3261e", "success": "#1f7a3a",
-    "neutral": "#5b6475",
+    "neutral": "#5b6475", "successful": "#1f7a3a", "failed": "#b3261e", "forwarded": "#2358c4",
+    "mailing list": "#6b3fa0", "ok": "#1f7a3a", "warning": "#a86400", "could not check": "#6b3fa0",
 }
 PALETTE = ["#2358c4", "#1f7a3a", "#a86400", "#b3261e", "#6b3fa0", "#0e7c86", "#8a94a6", "#c2185b",
            "#5d4037", "#33691e"]
@@ -59,7 +60,21 @@ def _figure(traces, **layout) -> go.Figure:
 
 
 def _color(name: str, index: int) -> str:
-    return COLORS.get(name.lower(), PALETTE[index % len(PALETTE)])
+    """Meaningful colours where the name says what a series is (pass green, fail red...), else the palette."""
+    key = name.lower()
+    if key in COLORS:
+        return COLORS[key]
+    words = key.split()
+    if words and words[-1] in ("fail", "failed", "listed"):
+        return COLORS["fail"]
+    if words and words[-1] in ("pass", "successful") and len(words) <= 2:
+        return COLORS["pass"]
+    return PALETTE[index % len(PALETTE)]
+
+
+def _line_color(name: str, index: int) -> str:
+    first = name.split()[0].lower() if name.split() else ""
+    return COLORS[first] if first in ("dmarc", "dkim", "spf") else PALETTE[index % len(PALETTE)]
 
 
 def _days_axis(days: list[date]) -> list[str]:
@@ -87,7 +102,7 @@ def rate_lines(chart_id, title, days, series: dict, *, description="") -> Chart:
     x = _days_axis(days)
     traces = [
         go.Scatter(x=x, y=values, name=name, mode="lines+markers", connectgaps=False, marker=dict(size=4),
-                   line=dict(color=_color(name.split()[0], n), width=2), hovertemplate="%{y:.1f}%<extra>" + name + "</extra>")
+                   line=dict(color=_line_color(name, n), width=2), hovertemplate="%{y:.1f}%<extra>" + name + "</extra>")
         for n, (name, values) in enumerate(series.items())
     ]
     figure = _figure(traces, yaxis=dict(title="%", range=[0, 101]), xaxis=dict(type="date"))

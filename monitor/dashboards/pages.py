@@ -386,7 +386,7 @@ def readiness_verdict(row) -> str:
         return "ready: all of it passes"
     if row["dmarc_rate"] is not None and row["dmarc_rate"] >= 50:
         return "yours? mostly passes: fix its DKIM/SPF first"
-    if row["forwarded"] or row["mailing_list"]:
+    if (row["forwarded"] + row["mailing_list"]) * 2 >= row["failing"]:
         return "forwarding or lists: receivers override"
     return "fails throughout: spoofing or an unconfigured sender"
 

@@ -13,7 +13,7 @@ from dmarc_reports.models import (
 from monitor.models import Alert, AuditRun, DnsCheckResult, Pool, PoolMember
 from monitor.models.blocklists import Blocklist, Listing
 
-GOOGLE_IP, SES_IP, SPOOF_IP = "192.0.2.10", "198.51.100.7", "203.0.113.66"
+GOOGLE_IP, SES_IP, SPOOF_IP, MAILCHIMP_IP = "192.0.2.10", "198.51.100.7", "203.0.113.66", "198.51.100.20"
 
 
 def at(day, hour=0):
@@ -53,10 +53,12 @@ def add_report(org, domain, day, rows, reporter="google.com", report_id=None, p=
 
 
 def build(org, domain="acme.example", days=10):
-    """Ten days of reports for ``domain``: Google (passing), SES (half failing), a spoofer (failing)."""
+    """Ten days of reports for ``domain``: Google (1% failing), SES (half failing), a spoofer (all failing),
+    Mailchimp (all passing; its roll-up has no service name: it comes from SourceHost)."""
     SourceHost.objects.get_or_create(ip=GOOGLE_IP, defaults={"ptr": "mail-ot1.google.com", "service": "Google"})
     SourceHost.objects.get_or_create(ip=SES_IP, defaults={"ptr": "a7.smtp-out.amazonses.com", "service": "Amazon SES"})
     SourceHost.objects.get_or_create(ip=SPOOF_IP, defaults={"ptr": "", "service": ""})
+    SourceHost.objects.get_or_create(ip=MAILCHIMP_IP, defaults={"ptr": "mail20.mcsv.net", "service": "Mailchimp"})
     pool = Pool.objects.create(organization=org, name="sending-domains", kind=Pool.DOMAIN)
     PoolMember.objects.create(pool=pool, value=domain)
     ip_pool = Pool.objects.create(organization=org, name="outbound", kind=Pool.IP, tags=["region:eu"])
@@ -68,6 +70,7 @@ def build(org, domain="acme.example", days=10):
         add_rollup(org, domain, GOOGLE_IP, day, 1000, 990, service="Google")
         add_rollup(org, domain, SES_IP, day, 200, 100, dkim_pass=100, spf_pass=40, service="Amazon SES", forwarded=5)
         add_rollup(org, domain, SPOOF_IP, day, 50, 0, disposition_quarantine=10, mailing_list=3)
+        add_rollup(org, domain, MAILCHIMP_IP, day, 30, 30)
         reports.append(add_report(org, domain, day, [
             (GOOGLE_IP, 1000, "pass", "pass", [{"domain": domain, "selector": "s1", "result": "pass"},
                                                {"domain": "gappssmtp.com", "selector": "20230601", "result": "pass"}]),
