@@ -13,7 +13,8 @@ A message the pipeline fails on (a bug, the database gone) stays in place and is
 next pass; the pass stops after ``MAX_ERRORS_IN_A_ROW`` such messages.
 
 Connection, log-in and server errors end the pass and are recorded on the mailbox
-(``consecutive_failures``, ``last_error``); a pass that finishes records its counts.
+(``consecutive_failures``, ``last_error``); a pass that finishes records its counts. Either way the
+alerts hear of it (``monitor.alerts.evaluate.after_mailbox_pass``: an alert once ``Mailbox.failing``).
 """
 
 import imaplib
@@ -69,7 +70,17 @@ def fetch_mailbox(mailbox: Mailbox, *, on_line: Callable[[dict], None] | None = 
         mailbox.record_failure(result.error, counts)
     else:
         mailbox.record_success(counts)
+    tell_alerts(mailbox, result)
     return result
+
+
+def tell_alerts(mailbox: Mailbox, result: PassResult) -> None:
+    """A failing mailbox opens an alert (its next good pass resolves it); new reports are evaluated at once."""
+    from monitor.alerts import evaluate
+
+    evaluate.after_mailbox_pass(mailbox)
+    if result.counts["imported"]:
+        evaluate.after_import(mailbox.organization)
 
 
 def _client_for(mailbox: Mailbox) -> ImapClient:
@@ -132,9 +143,20 @@ def file_message(mailbox: Mailbox, client: ImapClient, uid: int) -> tuple[str | 
         return None, []
     outcome = import_file(raw, name=label, org=mailbox.organization, via="mailbox")
     # The reports are committed: only now may the message leave the folder.
-    usable = outcome.status in ("imported", "duplicate")
-    client.move(uid, mailbox.processed_folder if usable else mailbox.rejected_folder)
-    return outcome.status, outcome.as_json_lines(label)
+    status = message_status(outcome)
+    client.move(uid, mailbox.rejected_folder if status == "rejected" else mailbox.processed_folder)
+    return status, outcome.as_json_lines(label)
+
+
+def message_status(outcome) -> str:
+    """"imported" if a report in the message was new, "duplicate" if a report was known already, else
+    "rejected". (A known report beside a junk attachment is "duplicate": a message whose report was
+    stored by a pass that died before moving it must still end up in the processed folder.)"""
+    statuses = {result.status for result in outcome.results}
+    for status in ("imported", "duplicate"):
+        if status in statuses:
+            return status
+    return "rejected"
 
 
 def _line(label: str, status: str, error: str) -> dict:

@@ -100,6 +100,9 @@ def receive_tls_report(request, slug):
     result = outcome.results[0] if outcome.results else None
     answer = {"status": outcome.status, "report_id": result.report_id if result else report.report_id}
     if outcome.status == "imported":
+        from monitor.alerts import evaluate
+
+        evaluate.after_import(org)
         return JsonResponse(answer, status=201)
     if outcome.status == "duplicate":
         return JsonResponse(answer, status=200)

@@ -1,5 +1,6 @@
 """A pass over a real Dovecot mailbox: every report imported once, every message filed, none lost."""
 
+import gzip
 import re
 
 import pytest
@@ -10,8 +11,11 @@ from dmarc_reports.importing import import_file
 from dmarc_reports.mailbox_fetch import fetch_mailbox
 from dmarc_reports.models import AggregateReport, IncomingFile, TlsReport
 from dmarc_reports.models_mailbox import Mailbox
+from monitor.models import Alert
 from tests.dmarc_reports.conftest import Account, start_dovecot
-from tests.dmarc_reports.mailbox_messages import EXPECTED, OTHER_MAILS, REPORT_MAILS, normalised
+from tests.dmarc_reports.mailbox_messages import (
+    AGGREGATE, EXPECTED, NICE, OTHER_MAILS, REPORT_MAILS, corpus, mail, normalised,
+)
 from tests.harness.dovecot import free_port
 
 
@@ -56,16 +60,21 @@ def test_it_imports_every_wrapping_once_and_files_every_message(mailbox, imap_ac
 
 def test_it_files_a_message_whose_reports_were_committed_before_a_crash_as_processed(mailbox, imap_account, org):
     """The state a pass killed between its commit and its move leaves behind: stored, still in INBOX."""
-    (_, first), (_, second) = REPORT_MAILS[:2]
-    imap_account.append(first)
-    imap_account.append(second)
+    first = mail("Report Domain: example.com, twice")  # a report beside a broken one
+    first.add_attachment(corpus(AGGREGATE / "example.net!example.com!1529366400!1529452799.xml"),
+                         maintype="text", subtype="xml", filename="example.net!example.com!1529366400!1529452799.xml")
+    first.add_attachment(gzip.compress(corpus(NICE))[:80], maintype="application", subtype="gzip",
+                         filename="nice-input.xml.gz")
+    imap_account.append(first.as_bytes())
+    imap_account.append(REPORT_MAILS[1][1])
     [fetched_first, _] = imap_account.messages("INBOX")
-    import_file(fetched_first, name=mailbox.label(1), org=org, via="mailbox")
+    assert import_file(fetched_first, name=mailbox.label(1), org=org, via="mailbox").status == "imported"
     assert stored(org)["aggregate"] == 1
 
     result = fetch_mailbox(mailbox)
 
     assert message_statuses(result) == {"duplicate": 1, "imported": 1}
+    assert [line["status"] for line in result.lines[:2]] == ["duplicate", "rejected"]
     assert stored(org)["aggregate"] == 2
     assert imap_account.messages("INBOX") == []
     assert len(imap_account.messages("Processed")) == 2
@@ -103,12 +112,16 @@ def test_it_records_log_in_failures_and_leaves_the_mail_alone(mailbox, imap_acco
         assert mailbox.consecutive_failures == attempt
     assert mailbox.failing and "log-in refused" in mailbox.last_error and mailbox.last_success is None
     assert len(imap_account.messages("INBOX")) == 1
+    [alert] = Alert.objects.filter(kind=Alert.MAILBOX_FAILING)  # the pass told the alerts
+    assert alert.status == Alert.OPEN and alert.key == f"mailbox:{mailbox.pk}"
 
     mailbox.password = imap_account.password
     mailbox.save()
     assert fetch_mailbox(mailbox).ok
     mailbox.refresh_from_db()
     assert (mailbox.consecutive_failures, mailbox.failing, mailbox.last_error) == (0, False, "")
+    alert.refresh_from_db()
+    assert alert.status == Alert.RESOLVED
 
 
 def test_it_records_a_server_that_does_not_answer(org):
