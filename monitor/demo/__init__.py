@@ -19,3 +19,8 @@ def load_demo() -> list[str]:
     for loader in DEMO_LOADERS:
         said.append(loader(org))
     return said
+
+
+from monitor.blocklists.demo import load_demo_history as _blocklist_history  # noqa: E402
+
+DEMO_LOADERS.append(_blocklist_history)

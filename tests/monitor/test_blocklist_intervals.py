@@ -85,3 +85,25 @@ def test_it_answers_when_and_how_long_a_target_was_listed(bl_settings, org):
     [listing] = Listing.objects.filter(organization=org, target="192.0.2.10", blocklist__zone=PLAIN)
     assert listing.cleared >= listing.first_seen
     assert listing.duration == listing.cleared - listing.first_seen
+
+
+def test_it_loads_demo_history_once(org):
+    from monitor.blocklists.demo import WEEKS, load_demo_history
+    from monitor.blocklists.status import current_listings, last_health
+    from monitor.models import AuditRun
+
+    make_pool(org, "ip", "192.0.2.0/28", "192.0.2.77")
+    make_pool(org, "domain", "acme.example")
+
+    said = load_demo_history(org)
+
+    assert said == f"blocklists: {WEEKS} weekly runs, 7 listing intervals"
+    assert AuditRun.objects.filter(organization=org, kind="blocklist", status="succeeded").count() == WEEKS
+    [still] = current_listings(org)
+    assert still.blocklist.zone == "dnsbl-1.uceprotect.net" and still.target == "192.0.2.2"
+    cleared = Listing.objects.filter(organization=org, cleared__isnull=False)
+    assert cleared.count() == 6 and all(l.first_seen < l.last_seen or l.first_seen == l.last_seen for l in cleared)
+    run, health = last_health(org)
+    assert {h.blocklist.zone for h in health if h.health != "ok"} == {"b.barracudacentral.org"}
+    assert load_demo_history(org) == "blocklists: demo history already there"
+    assert Listing.objects.count() == 7
