@@ -26,9 +26,10 @@ def check_bimi(domain: str, lookups: Lookups) -> Verdict:
         return Verdict(domain, "bimi", FAIL, f"The BIMI record is invalid, so no logo will show: {exc}", records=records)
     findings = list(parsed["warnings"])
     for part in ("image", "certificate"):
-        error = (parsed.get(part) or {}).get("error") if isinstance(parsed.get(part), dict) else None
-        if error:
-            findings.insert(0, error)
+        found = parsed.get(part) if isinstance(parsed.get(part), dict) else {}
+        if found.get("error"):
+            findings.insert(0, found["error"])
+        findings[0:0] = [f"Logo: {problem}" for problem in found.get("validation_errors") or []]
     logo = parsed["tags"].get("l", {}).get("value", "")
     details = {"logo": logo, "findings": findings}
     if findings:

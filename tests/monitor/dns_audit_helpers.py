@@ -90,7 +90,7 @@ def make_ca_and_certificate(tmp_path, hosts):
 
 
 class PolicyServer:
-    """HTTPS on 127.0.0.1: ``policies[host] = (status, content_type, body)``; unknown hosts get 404."""
+    """HTTPS on 127.0.0.1: ``policies[host or host + path] = (status, content_type, body)``; else 404."""
 
     def __init__(self, cert_file, key_file):
         self.policies: dict[str, tuple[int, str, str]] = {}
@@ -101,7 +101,8 @@ class PolicyServer:
             def do_GET(self):
                 host = (self.headers.get("Host") or "").split(":")[0].lower()
                 server.requests.append(f"{host}{self.path}")
-                status, content_type, body = server.policies.get(host, (404, "text/plain", "not found"))
+                found = server.policies.get(f"{host}{self.path}") or server.policies.get(host)
+                status, content_type, body = found or (404, "text/plain", "not found")
                 data = body.encode()
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)

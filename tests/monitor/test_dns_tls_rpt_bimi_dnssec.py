@@ -2,7 +2,7 @@ from monitor.dns_audit.bimi import check_bimi
 from monitor.dns_audit.dnssec import check_dnssec
 from monitor.dns_audit.lookups import Lookups
 from monitor.dns_audit.tls_rpt import check_tls_rpt
-from tests.monitor.dns_audit_helpers import audit_dns, d  # noqa: F401
+from tests.monitor.dns_audit_helpers import audit_dns, d, policy_server, policy_tls  # noqa: F401
 
 
 def test_it_passes_a_tls_rpt_record(audit_dns):
@@ -63,3 +63,32 @@ def test_it_fails_a_ds_record_without_signed_keys(audit_dns):
 def test_it_reports_an_error_when_the_ds_lookup_fails(audit_dns):
     audit_dns.set_fault(d("good") + ".", servfail=True)
     assert check_dnssec(d("good"), Lookups()).status == "error"
+
+
+TINY_PS_LOGO = (
+    '<svg xmlns="http://www.w3.org/2000/svg" version="1.2" baseProfile="tiny-ps" viewBox="0 0 100 100">'
+    '<title>Acme</title><circle cx="50" cy="50" r="40" fill="#2358c4"/></svg>'
+)
+
+
+def _publish_logo(audit_dns, server, path, svg):
+    server.policies[f"127.0.0.1{path}"] = (200, "image/svg+xml", svg)
+    audit_dns.remove_records(f"default._bimi.{d('good')}", "TXT")
+    audit_dns.add_record(f"default._bimi.{d('good')}", "TXT", f'"v=BIMI1; l=https://127.0.0.1:{server.port}{path}"')
+
+
+def test_it_warns_that_a_logo_without_a_mark_certificate_shows_nowhere(audit_dns, policy_server, policy_tls, monkeypatch):
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(policy_tls[0]))  # the logo download trusts the test CA
+    _publish_logo(audit_dns, policy_server, "/logo.svg", TINY_PS_LOGO)
+    verdict = check_bimi(d("good"), Lookups())
+    assert verdict.status == "warn"
+    assert verdict.message == "Most email providers will not display a BIMI image without a valid mark certificate."
+    assert "127.0.0.1/logo.svg" in policy_server.requests
+
+
+def test_it_warns_about_a_logo_that_is_not_svg_tiny_ps(audit_dns, policy_server, policy_tls, monkeypatch):
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(policy_tls[0]))
+    _publish_logo(audit_dns, policy_server, "/plain.svg", TINY_PS_LOGO.replace(' baseProfile="tiny-ps"', "").replace("1.2", "1.1"))
+    verdict = check_bimi(d("good"), Lookups())
+    assert verdict.status == "warn"
+    assert verdict.message.startswith("Logo: The SVG version must be 1.2, not 1.1")
