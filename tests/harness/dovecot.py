@@ -15,12 +15,14 @@ STARTTLS with a self-signed certificate for 127.0.0.1 (``server.cert_file``; tru
 ``SSL_CERT_FILE`` environment variable).
 
 As root (the usual case in CI) Dovecot's login processes run as ``dovenull``, its internal ones as
-``dovecot``, and mail belongs to ``dovecot``; as another user everything runs as that user.
+``dovecot``, and mail belongs to ``dovecot``; as another user everything runs as that user (no
+chroot: an unprivileged process cannot; tried as ``nobody``).
 Each instance lives in a temporary directory removed by ``stop(cleanup=True)``.
 """
 
 from __future__ import annotations
 
+import grp
 import imaplib
 import os
 import pwd
@@ -49,6 +51,7 @@ auth_mechanisms = plain login
 auth_failure_delay = 0
 default_login_user = {login_user}
 default_internal_user = {internal_user}
+default_internal_group = {internal_group}
 first_valid_uid = {uid}
 last_valid_uid = {uid}
 mail_location = maildir:{root}/mail/%u
@@ -62,6 +65,7 @@ userdb {{
   args = uid={uid} gid={gid} home={root}/mail/%u
 }}
 service imap-login {{
+  chroot =
   inet_listener imap {{
     address = {address}
     port = {port}
@@ -72,6 +76,7 @@ service imap-login {{
   }}
 }}
 service anvil {{
+  chroot =
   # no growing delay for the address after a wrong password: the next test would wait seconds
   unix_listener anvil-auth-penalty {{
     mode = 0
@@ -251,6 +256,7 @@ class Dovecot:
             ssl_settings=ssl_settings,
             login_user=self.login_user,
             internal_user="dovecot" if os.geteuid() == 0 else self.login_user,
+            internal_group="dovecot" if os.geteuid() == 0 else grp.getgrgid(os.getegid()).gr_name,
             uid=self.mail_user.pw_uid,
             gid=self.mail_user.pw_gid,
             password=self.password,
