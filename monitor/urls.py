@@ -13,5 +13,6 @@ urlpatterns = [
     path("alerts/", include("monitor.alerts.urls")),
     path("", include("monitor.blocklists.urls")),  # blocklist page, "Run now" for audits
     path("", include("dmarc_reports.urls_delivery")),  # mailboxes, TLS reports over HTTPS
+    path("", include("dmarc_reports.urls")),  # uploading report files
     path("", include("monitor.urls_dns")),  # DNS audit verdicts, history and record diffs
 ]

@@ -1,0 +1,51 @@
+"""Pages of the report app: uploading report files (editors and admins of an organisation)."""
+
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import render
+from django.urls import NoReverseMatch, reverse
+
+from dmarc_reports.importing import import_file
+from dmarc_reports.models import IncomingFile
+from monitor.access import org_for_editor, scoped
+from monitor.models import Organization
+
+RECENT = 20
+
+
+def upload(request):
+    """Upload report files (many at once, zips of many): each file is imported and its outcome shown."""
+    orgs = list(Organization.editable_by(request.user))
+    if not orgs:
+        raise PermissionDenied("Uploading reports needs editor or admin rights in an organisation.")
+    chosen = request.POST.get("org") or request.GET.get("org") or orgs[0].slug
+    outcomes, problem = [], ""
+    if request.method == "POST":
+        org = org_for_editor(request.user, chosen)  # 404 for another's organisation, 403 for a viewer
+        files = request.FILES.getlist("files")
+        if not files:
+            problem = "Choose one or more report files to upload."
+        for upload in files:
+            outcome = import_file(upload, name=upload.name, org=org, via="upload", user=request.user)
+            outcomes.append({"name": upload.name, "status": outcome.status, "results": outcome.results,
+                             "incoming": outcome.incoming})
+    recent = (scoped(IncomingFile.objects.all(), request.user)
+              .filter(organization__in=orgs).select_related("organization")[:RECENT])
+    return render(request, "dmarc_reports/upload.html", {
+        "orgs": orgs, "chosen": chosen, "outcomes": outcomes, "problem": problem,
+        "recent": [(incoming, report_links(incoming)) for incoming in recent],
+        "nav_section": "upload",
+    }, status=400 if problem else 200)
+
+
+def report_links(incoming: IncomingFile) -> list[dict]:
+    """What a recorded file produced, each with a link to its report where the dashboards have one."""
+    links = []
+    for entry in incoming.results:
+        url = ""
+        if entry.get("report") and entry.get("kind") == "aggregate":
+            try:
+                url = reverse("dash_report", args=[entry["report"]])
+            except NoReverseMatch:
+                url = ""
+        links.append({**entry, "url": url})
+    return links
