@@ -65,17 +65,20 @@ def after_dns_audit(run: AuditRun) -> None:
     dns_checks(run)
 
 
-def audit_outcome(run: AuditRun) -> None:
-    """An audit run failing opens an alert per (organisation, kind of audit); the next success resolves it."""
+def audit_outcome(run: AuditRun, stalled: bool = False) -> None:
+    """An audit run failing (or stalling: its worker died) opens an alert per (organisation, kind of audit);
+    the next success resolves it. A run still going changes nothing."""
     org, key = run.organization, run.kind
-    if run.status == AuditRun.FAILED:
+    if run.status == AuditRun.FAILED or stalled:
+        what = "stopped mid-run (its worker died)" if stalled and run.status == AuditRun.RUNNING else "failed"
+        error = run.error or ("No heartbeat since " + when(run.heartbeat) if stalled else "(no error recorded)")
         core.open_alert(
             org, Alert.AUDIT_FAILED, key,
             title=f"[Audit failed] {run.get_kind_display()} of {org.name}",
             details={
-                "facts": [["Audit", run.get_kind_display()], ["Started", when(run.started)],
-                          ["Error", run.error or "(no error recorded)"], ["Counts", _counts(run.counts)]],
-                "data": {"run": run.pk, "kind": run.kind, "error": run.error, "counts": run.counts},
+                "facts": [["Audit", run.get_kind_display()], ["Started", when(run.started)], ["Outcome", what],
+                          ["Error", error], ["Counts", _counts(run.counts)]],
+                "data": {"run": run.pk, "kind": run.kind, "error": error, "counts": run.counts},
             },
             evidence_path=page("dash_blocklists" if run.kind == AuditRun.BLOCKLIST else "dash_dns", f"org={org.slug}"),
         )
@@ -85,6 +88,20 @@ def audit_outcome(run: AuditRun) -> None:
             title=f"[Resolved] {run.get_kind_display()} of {org.name} succeeded again",
             details={"facts": [["Succeeded", when(run.finished or run.started)], ["Counts", _counts(run.counts)]]},
         )
+
+
+def audits(org, now=None) -> None:
+    """Periodic catch-up: the latest run of each kind decides (a run whose worker died, or whose end
+    was never evaluated, is noticed here)."""
+    from monitor.models.audits import STALE_AFTER
+
+    now = now or timezone.now()
+    for kind, _ in AuditRun.KINDS:
+        latest = AuditRun.objects.filter(organization=org, kind=kind).order_by("-started").first()
+        if latest is None:
+            continue
+        stalled = latest.status == AuditRun.RUNNING and latest.heartbeat < now - STALE_AFTER
+        audit_outcome(latest, stalled=stalled)
 
 
 def _counts(counts: dict) -> str:
@@ -319,13 +336,19 @@ def after_import(org, reports=None) -> None:
     evaluate_reports(org)
 
 
-def evaluate_all_reports() -> str:
-    """django-q2 schedule: ``evaluate_reports`` for every organisation."""
+@never_raise
+def evaluate_audits(org, now=None) -> None:
+    audits(org, now)
+
+
+def evaluate_all() -> str:
+    """django-q2 schedule (hourly): ``evaluate_reports`` and the audits' catch-up for every organisation."""
     from monitor.models import Organization
 
     orgs = list(Organization.objects.all())
     for org in orgs:
         evaluate_reports(org)
+        evaluate_audits(org)
     return f"{len(orgs)} organisation(s) evaluated"
 
 

@@ -6,12 +6,12 @@ from django.conf import settings
 from monitor import schedules
 
 DIGEST_CRON = "0 7 * * 1"  # Mondays, 07:00 (TIME_ZONE)
-EVALUATE_CRON = "17 * * * *"  # hourly: pass rates, new failing sources, TLS failures, silence
+EVALUATE_CRON = "17 * * * *"  # hourly: pass rates, new failing sources, TLS failures, silence, stalled audits
 
 
 def alert_schedules():
     yield "alerts:deliver", "monitor.alerts.deliver.deliver_pending", "* * * * *", {}
-    yield ("alerts:evaluate-reports", "monitor.alerts.evaluate.evaluate_all_reports",
+    yield ("alerts:evaluate", "monitor.alerts.evaluate.evaluate_all",
            getattr(settings, "ALERT_EVALUATE_CRON", EVALUATE_CRON), {})
     yield "alerts:weekly-digest", "monitor.alerts.digest.send_digests", getattr(settings, "DIGEST_CRON", DIGEST_CRON), {}
 

@@ -134,3 +134,23 @@ def test_it_alerts_once_when_an_audit_fails_and_resolves_on_the_next_success(org
     subjects = [m.message["Subject"] for m in smtp.messages]
     assert subjects.count("[Audit failed] Blocklist audit of Acme Mail") == 1
     assert "[Resolved] Blocklist audit of Acme Mail succeeded again" in subjects
+
+
+def test_it_notices_an_audit_whose_worker_died(org, pool, zen, dns_settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    run = AuditRun.start(org, AuditRun.BLOCKLIST)
+    evaluate.evaluate_all()
+    assert not Alert.objects.exists()  # running, alive
+
+    AuditRun.objects.filter(pk=run.pk).update(heartbeat=timezone.now() - timedelta(hours=1))
+    evaluate.evaluate_all()
+    evaluate.evaluate_all()
+    [alert] = Alert.objects.filter(kind=Alert.AUDIT_FAILED)
+    assert dict(alert.details["facts"])["Outcome"] == "stopped mid-run (its worker died)"
+
+    audit(org)  # the next run closes the dead one and succeeds
+    alert.refresh_from_db()
+    assert alert.status == Alert.RESOLVED

@@ -80,6 +80,6 @@ def test_it_registers_its_schedules():
     found = {s.name: (s.func, s.cron) for s in Schedule.objects.filter(name__startswith="monitor:alerts:")}
     assert found == {
         "monitor:alerts:deliver": ("monitor.alerts.deliver.deliver_pending", "* * * * *"),
-        "monitor:alerts:evaluate-reports": ("monitor.alerts.evaluate.evaluate_all_reports", "17 * * * *"),
+        "monitor:alerts:evaluate": ("monitor.alerts.evaluate.evaluate_all", "17 * * * *"),
         "monitor:alerts:weekly-digest": ("monitor.alerts.digest.send_digests", "0 7 * * 1"),
     }
