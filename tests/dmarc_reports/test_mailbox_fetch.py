@@ -8,7 +8,7 @@ from django.core.management import CommandError, call_command
 from django.test import override_settings
 
 from dmarc_reports.importing import import_file
-from dmarc_reports.mailbox_fetch import fetch_mailbox
+from dmarc_reports.mailbox_fetch import fetch_mailbox, poll_mailboxes
 from dmarc_reports.models import AggregateReport, IncomingFile, TlsReport
 from dmarc_reports.models_mailbox import Mailbox
 from monitor.models import Alert
@@ -155,6 +155,13 @@ def test_it_files_by_copy_and_expunge_on_a_server_without_move(org):
         server.stop(cleanup=True)
 
 
+def test_the_schedule_task_polls_the_organisations_mailboxes(mailbox, imap_account, org):
+    imap_account.append(REPORT_MAILS[2][1])
+    summary = poll_mailboxes(org.pk)
+    assert summary == f"{mailbox.label()}: 1 imported"
+    assert stored(org)["aggregate"] == 1
+
+
 def test_the_command_prints_json_lines_and_fails_on_a_broken_mailbox(mailbox, imap_account, capsys, org):
     imap_account.append(REPORT_MAILS[2][1])
     call_command("fetch_mailbox", "--org", "acme", "--json")
@@ -164,6 +171,12 @@ def test_the_command_prints_json_lines_and_fails_on_a_broken_mailbox(mailbox, im
     [line] = [json.loads(text) for text in out.splitlines()]
     assert line["status"] == "imported" and line["file"].startswith(f"imap://{imap_account.username}@")
     assert set(line) == {"file", "status", "kind", "org", "report_id", "domain", "records", "messages", "error"}
+
+    imap_account.append(OTHER_MAILS[0][1])
+    call_command("fetch_mailbox")
+    out = capsys.readouterr().out
+    assert "INBOX;UID=" in out and ": rejected (The e-mail holds no DMARC or TLS-RPT report" in out
+    assert f"imap://{imap_account.username}@127.0.0.1:{imap_account.server.port}/INBOX: 1 rejected." in out
 
     mailbox.password = "wrong"
     mailbox.save()

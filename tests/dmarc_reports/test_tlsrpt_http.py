@@ -131,3 +131,26 @@ def test_it_limits_requests_per_client_address(client, monitored):
     assert int(refused["Retry-After"]) > 0
     other = post(client, b"{}", content_type=JSON, REMOTE_ADDR="127.0.0.9")
     assert other.status_code == 400  # another address has a bucket of its own
+
+
+def test_it_answers_a_real_http_post(live_server, monitored):
+    import urllib.error
+    import urllib.request
+
+    def send(body):
+        request = urllib.request.Request(f"{live_server.url}{URL}", data=body, method="POST",
+                                         headers={"Content-Type": GZIP})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read())
+
+    assert send(gzip.compress(RFC8460.read_bytes())) == (201, {"status": "imported",
+                                                             "report_id": "5065427c-23d3-47ca-b6e0-946ea0e8c4be"})
+    status, answer = send(gzip.compress(b"[" * 5000 + b"]" * 5000))
+    assert status == 400 and answer["status"] == "rejected"
+    from dmarc_reports.models import IncomingFile
+
+    [incoming] = IncomingFile.objects.filter(via="api")
+    assert incoming.name == "POST /tlsrpt/acme/ from 127.0.0.1" and incoming.organization == monitored
