@@ -1,12 +1,15 @@
 """Alerts in the dashboard: the list (open and resolved), one alert with its evidence and deliveries,
-and the signed-in user's subscriptions."""
+the signed-in user's subscriptions, and an organisation's alert settings (editors)."""
 
+from django import forms
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.core.validators import validate_email
 from django.shortcuts import redirect, render
 
-from monitor.access import get_scoped_or_404, scoped, visible_orgs
-from monitor.models import Alert, Notification, Subscription
+from monitor.access import get_scoped_or_404, org_for_editor, scoped, visible_orgs
+from monitor.models import Alert, Notification, Organization, Subscription
 
 PAGE_SIZE = 50
 
@@ -64,7 +67,60 @@ def subscriptions(request):
         subscription = existing.get(org.pk)
         rows.append({
             "org": org,
+            "can_edit": org.can_edit(request.user),
             "kinds": [(k, label, subscription is not None and k in subscription.kinds) for k, label in Alert.KINDS],
             "digest": subscription.weekly_digest if subscription else False,
         })
     return render(request, "monitor/alert_subscriptions.html", {"rows": rows})
+
+
+class OrgAlertSettingsForm(forms.ModelForm):
+    """What an editor may change about an organisation's alerts (the inventory sets the same fields)."""
+
+    alert_emails = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="One address per line: each receives every alert of this organisation.",
+    )
+
+    webhook_url = forms.URLField(required=False, assume_scheme="https",
+                                 help_text=Organization._meta.get_field("webhook_url").help_text)
+
+    class Meta:
+        model = Organization
+        fields = ["alert_emails", "dmarc_pass_threshold", "tls_failure_threshold", "no_report_days", "webhook_url"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial["alert_emails"] = "\n".join(self.instance.alert_emails or [])
+
+    def clean_alert_emails(self):
+        addresses = [a.strip() for a in self.cleaned_data["alert_emails"].replace(",", "\n").splitlines() if a.strip()]
+        for address in addresses:
+            try:
+                validate_email(address)
+            except ValidationError:
+                raise ValidationError(f"{address!r} is not an e-mail address") from None
+        return list(dict.fromkeys(addresses))
+
+    def clean_dmarc_pass_threshold(self):
+        return self._percent("dmarc_pass_threshold")
+
+    def clean_tls_failure_threshold(self):
+        return self._percent("tls_failure_threshold")
+
+    def _percent(self, name):
+        value = self.cleaned_data[name]
+        if not 0 <= value <= 100:
+            raise ValidationError("A percentage between 0 and 100.")
+        return value
+
+
+def org_settings(request, slug):
+    org = org_for_editor(request.user, slug)
+    form = OrgAlertSettingsForm(request.POST or None, instance=org)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, f"Alert settings of {org.name} saved.")
+        return redirect("alert_org_settings", slug=org.slug)
+    return render(request, "monitor/alert_org_settings.html", {"org": org, "form": form})

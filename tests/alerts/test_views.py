@@ -64,3 +64,33 @@ def test_it_saves_my_subscriptions(org, other_org, viewer, viewer_client):
     viewer_client.post("/alerts/subscriptions/", {})
     subscription.refresh_from_db()
     assert subscription.kinds == [] and subscription.weekly_digest is False
+
+
+def test_it_lets_an_editor_change_the_alert_settings(org, editor_client):
+    response = editor_client.post(f"/alerts/settings/{org.slug}/", {
+        "alert_emails": "noc@acme.example\nops@acme.example, noc@acme.example",
+        "dmarc_pass_threshold": "90", "tls_failure_threshold": "2.5", "no_report_days": "5",
+        "webhook_url": "https://hooks.example/alerts",
+    })
+    assert response.status_code == 302
+    org.refresh_from_db()
+    assert org.alert_emails == ["noc@acme.example", "ops@acme.example"]
+    assert (org.dmarc_pass_threshold, org.tls_failure_threshold, org.no_report_days) == (90.0, 2.5, 5)
+    assert org.webhook_url == "https://hooks.example/alerts"
+    assert "noc@acme.example\nops@acme.example" in editor_client.get(f"/alerts/settings/{org.slug}/").content.decode()
+
+
+def test_it_refuses_bad_alert_settings(org, editor_client):
+    page = editor_client.post(f"/alerts/settings/{org.slug}/", {
+        "alert_emails": "not-an-address", "dmarc_pass_threshold": "120", "tls_failure_threshold": "5",
+        "no_report_days": "3", "webhook_url": "",
+    }).content.decode()
+    assert "is not an e-mail address" in page and "A percentage between 0 and 100." in page
+    org.refresh_from_db()
+    assert org.alert_emails == ["alerts@acme.example"] and org.dmarc_pass_threshold == 95.0
+
+
+def test_it_keeps_viewers_and_outsiders_from_the_alert_settings(org, viewer_client, client, outsider):
+    assert viewer_client.get(f"/alerts/settings/{org.slug}/").status_code == 403
+    client.force_login(outsider)
+    assert client.get(f"/alerts/settings/{org.slug}/").status_code == 404
