@@ -20,7 +20,3 @@ def load_demo() -> list[str]:
         said.append(loader(org))
     return said
 
-
-from monitor.blocklists.demo import load_demo_history as _blocklist_history  # noqa: E402
-
-DEMO_LOADERS.append(_blocklist_history)
