@@ -19,4 +19,3 @@ def load_demo() -> list[str]:
     for loader in DEMO_LOADERS:
         said.append(loader(org))
     return said
-
