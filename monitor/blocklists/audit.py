@@ -109,6 +109,9 @@ class BlocklistAudit:
             if targets:
                 per_list[blocklist.id] = targets
         self.counts["lists"] = len(per_list)
+        if ipv6:  # IPv6 targets are not asked of lists that answer IPv4 only
+            self.counts["ipv6_not_asked"] = len(ipv6) * sum(
+                1 for i in per_list if lists[i].kind == Blocklist.IP and not lists[i].ipv6)
         specs = {list_id: spec_for(lists[list_id]) for list_id in per_list}
 
         health = self.check_health([lists[i] for i in per_list], specs, with_ipv6=bool(ipv6))

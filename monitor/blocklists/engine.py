@@ -51,21 +51,25 @@ def setting(name, default):
 class TokenBucket:
     """``rate`` questions per second with bursts of ``burst``; 0 means no limit. One event loop only."""
 
-    def __init__(self, rate: float, burst: int):
+    def __init__(self, rate: float, burst: int, stamp: float | None = None):
         self.rate = float(rate or 0)
         self.capacity = float(max(1, burst or 1))
         self.tokens = self.capacity
-        self.stamp = time.monotonic()
+        self.stamp = time.monotonic() if stamp is None else stamp
 
-    async def take(self) -> None:
+    def reserve(self, now: float) -> float:
+        """Take a token at time ``now``; return how long to wait until it has been earned."""
         if not self.rate:
-            return
-        now = time.monotonic()
+            return 0.0
         self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
         self.stamp = now
-        self.tokens -= 1  # reserve a token now; wait until it has been earned
-        if self.tokens < 0:
-            await asyncio.sleep(-self.tokens / self.rate)
+        self.tokens -= 1  # reserved now, even if it is earned later: later callers queue behind
+        return -self.tokens / self.rate if self.tokens < 0 else 0.0
+
+    async def take(self) -> None:
+        wait = self.reserve(time.monotonic())
+        if wait:
+            await asyncio.sleep(wait)
 
 
 class Engine:

@@ -66,7 +66,7 @@ def test_it_gives_every_ip_verdict_on_zen(bl_settings, catalogue, org):
                                              "2001:db8::25")}, "only listed and error results are stored"
     assert stored[("192.0.2.11", zen)].blocklist.meanings(["127.0.0.4", "127.0.0.10"])[1].startswith("PBL (ISP")
     assert run.counts["listed"] == 3 and run.counts["error"] == 3 and run.counts["clean"] == 2
-    assert run.counts["targets"] == 8 and run.counts["newly_listed"] == 3
+    assert run.counts["targets"] == 8 and run.counts["newly_listed"] == 3 and run.counts["ipv6_not_asked"] == 0
     listings = set(Listing.objects.filter(organization=org).values_list("target", flat=True))
     assert listings == {"192.0.2.10", "192.0.2.11", "2001:db8::25"}
     questions = {q.name for q in bl_settings.queries}
@@ -249,3 +249,15 @@ def test_it_gives_every_question_exactly_one_verdict_under_concurrency(bl_settin
     assert run.counts["listed"] == 15 == run.blocklist_results.filter(status="listed").count()
     assert {(r["target"], r["zone"]) for r in results if r["status"] == "listed"} == {
         (f"192.0.2.{n}", zone) for number, zone in enumerate(zones) for n in range(number + 1, 250, 50)}
+
+
+def test_it_asks_ipv6_targets_only_of_lists_that_answer_ipv6(bl_settings, org):
+    make_list(PLAIN)  # IPv4 only
+    make_pool(org, "ip", "192.0.2.10", "2001:db8::25")
+    emitted = Recorder()
+
+    run = run_blocklist_audit(org, emit=emitted)
+
+    assert set(emitted.results()) == {("192.0.2.10", PLAIN)}
+    assert run.counts["ipv6_not_asked"] == 1
+    assert not any("f.f.f.f" in q.name or "8.b.d.0" in q.name for q in bl_settings.queries)
