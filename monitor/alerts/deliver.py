@@ -38,6 +38,13 @@ WEBHOOK_TIMEOUT = 10
 MAX_PER_CALL = 1000
 
 
+def unreachable_server(exc: Exception) -> bool:
+    """The mail server could not be reached at all (not a refusal of one message or recipient)."""
+    if isinstance(exc, (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError)):
+        return True
+    return isinstance(exc, OSError) and not isinstance(exc, smtplib.SMTPException)
+
+
 class PermanentFailure(Exception):
     """The receiving side refused for good; trying again would not help."""
 
@@ -48,39 +55,50 @@ def backoff(attempts: int) -> timedelta:
 
 
 def deliver_pending(force: bool = False, limit: int = MAX_PER_CALL) -> int:
-    """Deliver every due notification once; ``force`` makes every pending one due now. Returns how many were tried."""
+    """Deliver every due notification once; ``force`` makes every pending one due now. Returns how many were tried.
+
+    Once the mail server cannot be reached, the other e-mails are left due for the next call (a minute
+    later) instead of each waiting out a connection timeout; webhooks still go.
+    """
     if force:
         Notification.objects.filter(status=Notification.PENDING).update(next_attempt=timezone.now())
     tried = 0
+    channels = None
     while tried < limit:
-        outcome = deliver_one()
+        outcome = deliver_one(channels)
         if outcome is None:
             break
-        if outcome:
-            tried += 1
+        if outcome is False:
+            continue
+        tried += 1
+        if outcome == UNREACHABLE:
+            channels = [Notification.WEBHOOK]
     return tried
 
 
-def deliver_one() -> bool | None:
-    """Claim and deliver one due notification. None: nothing due; False: lost a race (call again); True: tried."""
-    notification = claim_one()
-    if notification is None:
-        return None
-    if notification is False:
-        return False
-    attempt(notification)
-    return True
+SENT, RETRY, FAILED, UNREACHABLE = "sent", "retry", "failed", "unreachable"
 
 
-def claim_one():
+def deliver_one(channels=None) -> str | bool | None:
+    """Claim and deliver one due notification (of ``channels``, default all).
+
+    None: nothing due; False: lost a race (call again); else the outcome (sent, retry, failed, unreachable).
+    """
+    notification = claim_one(channels)
+    if notification is None or notification is False:
+        return notification
+    return attempt(notification)
+
+
+def claim_one(channels=None):
     now = timezone.now()
     with transaction.atomic():
-        candidate = (
-            Notification.objects.select_for_update(skip_locked=True)
-            .filter(status=Notification.PENDING, next_attempt__lte=now)
-            .order_by("next_attempt", "pk")
-            .first()
+        due = Notification.objects.select_for_update(skip_locked=True).filter(
+            status=Notification.PENDING, next_attempt__lte=now
         )
+        if channels is not None:
+            due = due.filter(channel__in=channels)
+        candidate = due.order_by("next_attempt", "pk").first()
         if candidate is None:
             return None
         if not take(candidate, now):
@@ -99,22 +117,25 @@ def take(candidate: Notification, now) -> bool:
     return claimed == 1
 
 
-def attempt(notification: Notification) -> None:
+def attempt(notification: Notification) -> str:
     now = timezone.now()
     try:
         send(notification)
     except PermanentFailure as exc:
         _finish(notification, status=Notification.FAILED, last_error=str(exc))
+        return FAILED
     except Exception as exc:
         error = describe(exc)
         if notification.attempts >= MAX_ATTEMPTS:
             _finish(notification, status=Notification.FAILED,
                     last_error=f"Gave up after {notification.attempts} attempts: {error}")
-        else:
-            log.info("Notification %s: attempt %s failed: %s", notification.pk, notification.attempts, error)
-            _finish(notification, next_attempt=now + backoff(notification.attempts), last_error=error)
-    else:
-        _finish(notification, status=Notification.SENT, sent=timezone.now(), last_error="")
+            return FAILED
+        log.info("Notification %s: attempt %s failed: %s", notification.pk, notification.attempts, error)
+        _finish(notification, next_attempt=now + backoff(notification.attempts), last_error=error)
+        unreachable = notification.channel == Notification.EMAIL and unreachable_server(exc)
+        return UNREACHABLE if unreachable else RETRY
+    _finish(notification, status=Notification.SENT, sent=timezone.now(), last_error="")
+    return SENT
 
 
 def _finish(notification: Notification, **fields) -> None:

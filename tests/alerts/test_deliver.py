@@ -136,3 +136,27 @@ def test_it_tries_again_when_a_worker_died_mid_send(org, smtp):
     Notification.objects.update(next_attempt=timezone.now() - timedelta(seconds=1))  # the lease ran out
     deliver.deliver_pending()
     assert len(smtp.messages) == 1 and Notification.objects.get().attempts == 2
+
+
+def test_it_leaves_the_other_emails_due_while_the_mail_server_is_down(org, smtp, webhook_server):
+    org.webhook_url = webhook_server.url
+    org.save()
+    smtp.stop()
+    for n in range(3):
+        core.open_alert(org, Alert.LISTED, f"192.0.2.{n}|zen.test", title=f"[Listed] 192.0.2.{n} on Test ZEN")
+    assert deliver.deliver_pending() == 4  # one e-mail found the server down; the three webhooks went
+    emails = Notification.objects.filter(channel="email")
+    assert sorted(emails.values_list("attempts", flat=True)) == [0, 0, 1]
+    assert len(webhook_server.received) == 3
+
+    smtp.start()
+    call_command("deliver_alerts", "--force")
+    assert len(smtp.messages) == 3 and set(emails.values_list("status", flat=True)) == {"sent"}
+
+
+def test_it_tries_every_email_when_the_server_answers_with_a_temporary_refusal(org, smtp):
+    smtp.refuse(451)
+    for n in range(2):
+        core.open_alert(org, Alert.LISTED, f"192.0.2.{n}|zen.test", title=f"[Listed] 192.0.2.{n} on Test ZEN")
+    assert deliver.deliver_pending() == 2
+    assert list(Notification.objects.values_list("attempts", flat=True)) == [1, 1]
