@@ -94,3 +94,20 @@ def test_it_keeps_viewers_and_outsiders_from_the_alert_settings(org, viewer_clie
     assert viewer_client.get(f"/alerts/settings/{org.slug}/").status_code == 403
     client.force_login(outsider)
     assert client.get(f"/alerts/settings/{org.slug}/").status_code == 404
+
+
+def test_it_lets_an_admin_try_a_refused_notification_again(org, rf, admin_user):
+    from django.contrib import admin
+    from django.contrib.messages.storage.fallback import FallbackStorage
+
+    from monitor.alerts.admin import NotificationAdmin
+    from monitor.models import Notification
+
+    listing(org)
+    Notification.objects.update(status="failed", attempts=1, last_error="SMTP 550: no such user")
+    request = rf.post("/admin/monitor/notification/")
+    request.user, request.session = admin_user, {}
+    request._messages = FallbackStorage(request)
+    NotificationAdmin(Notification, admin.site).try_again_now(request, Notification.objects.all())
+    notification = Notification.objects.get()
+    assert (notification.status, notification.attempts) == ("pending", 0)
