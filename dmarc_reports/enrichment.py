@@ -13,6 +13,7 @@ The service comes from the PTR name by a maintained table of host-name suffixes
 import asyncio
 import logging
 import tomllib
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -85,6 +86,16 @@ async def lookup(resolver: dns.asyncresolver.Resolver, address: str) -> tuple[st
     return (names[0][:253] if names else ""), ""
 
 
+def run_coroutine(coroutine):
+    """``asyncio.run``, in a thread of its own when this thread already runs an event loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="reverse-dns") as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 # -- what needs looking up, and storing the answers -------------------------------------------------
 
 def stale(addresses: list[str], now=None) -> list[str]:
@@ -105,7 +116,7 @@ def enrich_sources(addresses, force: bool = False) -> dict:
     todo = addresses if force else stale(addresses)
     if not todo:
         return {"looked_up": 0, "named": 0, "failed": 0}
-    answers = asyncio.run(lookup_all(todo, getattr(settings, "ENRICH_CONCURRENCY", 50)))
+    answers = run_coroutine(lookup_all(todo, getattr(settings, "ENRICH_CONCURRENCY", 50)))
     now = timezone.now()
     hosts = [SourceHost(ip=address, ptr=ptr, service=service_for(ptr) if ptr else "", looked_up=now, error=error[:255])
              for address, (ptr, error) in answers.items()]

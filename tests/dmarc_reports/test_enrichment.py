@@ -90,9 +90,8 @@ def test_it_notes_a_failed_look_up_and_keeps_what_it_knew(org, reverse_dns):
 
 
 def test_it_asks_many_at_once_with_a_bounded_number_in_flight(reverse_dns, monkeypatch):
-    import asyncio
-
     from dmarc_reports import enrichment
+    from tests.harness import aio
 
     reverse_dns.set_fault("100.51.198.in-addr.arpa.", latency=0.02)
     real, flight = enrichment.lookup, {"now": 0, "most": 0}
@@ -107,7 +106,7 @@ def test_it_asks_many_at_once_with_a_bounded_number_in_flight(reverse_dns, monke
 
     monkeypatch.setattr(enrichment, "lookup", counted)
     addresses = [f"198.51.100.{n}" for n in range(1, 41)]
-    answers = asyncio.run(lookup_all(addresses, concurrency=8))
+    answers = aio.run(lookup_all(addresses, concurrency=8))
     assert flight["most"] == 8  # concurrent, and never more than asked
     assert set(answers) == set(addresses)
     assert answers["198.51.100.2"] == ("mail-sor-f41.google.com", "")
