@@ -135,3 +135,21 @@ def test_it_finds_a_tls_reports_organisation_by_its_policy_domain(org, other_org
 def test_it_knows_organisational_domains():
     assert organisational_domain("a.b.acme.co.uk") == "acme.co.uk"
     assert organisational_domain("Mail.Example.COM.") == "example.com"
+
+
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_it_draws_a_progress_bar_only_on_a_terminal():
+    from dmarc_reports.management.commands.import_reports import Progress
+
+    terminal, pipe = Terminal(), io.StringIO()
+    for stream in (terminal, pipe):
+        progress = Progress(4, stream=stream)
+        for done in range(5):
+            progress.update(done, f"file-{done}.xml")
+        progress.close()
+    assert "[" + "#" * 30 + "] 4/4" in terminal.getvalue()
+    assert pipe.getvalue() == ""
