@@ -101,7 +101,10 @@ def test_it_checks_domains_on_domain_lists(bl_settings, catalogue, org):
     assert stored[("phish.example.test", "dbl.spamhaus.org")].blocklist.meanings(["127.0.1.4"]) == ["Phishing domain"]
     assert "refused the query" in stored[("refused.example.test", "multi.uribl.com")].reason
     assert stored[("spammy.example.test", "dbl.spamhaus.org")].reason.startswith("https://www.spamhaus.org/query/domain")
-    assert {q.name for q in bl_settings.queries} >= {"test.dbl.spamhaus.org.", "invalid.dbl.spamhaus.org."}
+    asked = {q.name for q in bl_settings.queries}
+    assert {"dbltest.com.dbl.spamhaus.org.", "test.surbl.org.multi.surbl.org.", "test.uribl.com.multi.uribl.com."} <= asked, \
+        "each list's documented test point"
+    assert {"invalid.dbl.spamhaus.org.", "invalid.multi.surbl.org.", "invalid.multi.uribl.com."} <= asked
 
 
 @pytest.mark.parametrize(
@@ -261,3 +264,22 @@ def test_it_asks_ipv6_targets_only_of_lists_that_answer_ipv6(bl_settings, org):
     assert set(emitted.results()) == {("192.0.2.10", PLAIN)}
     assert run.counts["ipv6_not_asked"] == 1
     assert not any("f.f.f.f" in q.name or "8.b.d.0" in q.name for q in bl_settings.queries)
+
+
+def test_it_checks_a_domain_list_with_rfc5782_test_and_invalid(bl_settings, org):
+    make_list("rhs.bl.test", kind="domain")
+    make_list("silent-rhs.bl.test", kind="domain")
+    bl_settings.add_zone_text("rhs.bl.test.", "test A 127.0.0.2\nspammy.example.test A 127.0.0.2\n")
+    bl_settings.add_zone_text("silent-rhs.bl.test.", "spammy.example.test A 127.0.0.2\n")
+    make_pool(org, "domain", "spammy.example.test", "clean.example.test")
+    emitted = Recorder()
+
+    run_blocklist_audit(org, emit=emitted)
+
+    health = emitted.health()
+    assert health["rhs.bl.test"]["health"] == "ok"
+    assert health["silent-rhs.bl.test"] == {"zone": "silent-rhs.bl.test", "health": "dead",
+                                            "reason": "test point test is not listed: the list is dead or refusing us"}
+    assert {(t, z): r["status"] for (t, z), r in emitted.results().items()} == {
+        ("spammy.example.test", "rhs.bl.test"): "listed", ("clean.example.test", "rhs.bl.test"): "clean"}
+    assert {"test.rhs.bl.test.", "invalid.rhs.bl.test."} <= {q.name for q in bl_settings.queries}
