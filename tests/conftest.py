@@ -10,16 +10,19 @@ import pytest
 
 from monitor.models import Membership, Organization
 
-import importlib.util
-
-# TEMPORARY until the harness lands.
-pytest_plugins = ["tests.harness.pytest_plugin"] if importlib.util.find_spec("tests.harness.pytest_plugin") else []
+pytest_plugins = ["tests.harness.pytest_plugin"]
 
 ARTIFACTS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "artifacts")
 CHROMIUM_FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
+
+
+@pytest.fixture(autouse=True)
+def _dns_on_loopback(settings, dns_server):
+    """No test ever asks the system resolver: every DNS question goes to the loopback test server."""
+    settings.DNS_NAMESERVERS = [(dns_server.address, dns_server.port)]
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ def test_it_signs_in_and_shows_the_overview(page, viewer, org, artifacts_dir):
     sign_in(page, "vera")
     assert "/accounts/login/" not in page.url
     assert page.locator("h1").inner_text() == "Overview"
-    assert page.get_by_text("Acme Mail").is_visible()
+    assert page.get_by_text("Acme Mail").first.is_visible()
     assert page.console_errors == []
     page.screenshot(path=f"{artifacts_dir}/signin-overview.png", full_page=True)
 
