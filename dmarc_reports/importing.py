@@ -106,6 +106,12 @@ def import_file(source, *, name: str, org=None, via: str, user=None, enrich: boo
         else:
             for item in read_reports(received.stream, name=name, limits=limits()):
                 results.append(import_item(item, org, incoming))
+    except Exception:  # a bug, or the database went away: the file's record says so, then the error goes on
+        log.exception("importing %s failed", name)
+        results.append(ReportOutcome("rejected", member=name,
+                                     error="An unexpected error stopped the import of this file; it was logged"))
+        finish(incoming, org, results)
+        raise
     finally:
         received.close()
     outcome = finish(incoming, org, results)

@@ -186,3 +186,16 @@ def test_it_reads_a_file_object_in_place(org, tmp_path):
         outcome = import_file(stream, name=path.name, org=org, via="command")
         assert not stream.closed  # the caller's file is left to the caller
     assert outcome.status == "imported"
+
+
+def test_it_records_an_unexpected_failure_before_raising_it(org, monkeypatch):
+    from dmarc_reports import importing
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(importing, "store_report", broken)  # stands in for a bug or a lost database
+    with pytest.raises(RuntimeError):
+        import_file(aggregate_xml(ReportSpec()), name="r.xml", org=org, via="upload")
+    incoming = IncomingFile.objects.get()
+    assert incoming.status == "rejected" and "unexpected error" in incoming.reason
