@@ -113,6 +113,8 @@ def email_recipients(org: Organization, kind: str) -> list[str]:
 
 def queue_notifications(alert: Alert, event: str) -> list[Notification]:
     """One pending notification per recipient and channel (call inside the alert's transaction)."""
+    if getattr(_local, "quiet", False):
+        return []
     org = alert.organization
     targets = [(Notification.EMAIL, address) for address in email_recipients(org, alert.kind)]
     if org.webhook_url:
@@ -143,8 +145,21 @@ def batch():
             transaction.on_commit(_enqueue_delivery)
 
 
+@contextlib.contextmanager
+def quiet():
+    """Alerts raised within this block notify nobody (demo history: facts of the past, not news)."""
+    before = getattr(_local, "quiet", False)
+    _local.quiet = True
+    try:
+        yield
+    finally:
+        _local.quiet = before
+
+
 def _request_delivery() -> None:
     """Ask the worker to deliver now (after commit); the every-minute schedule is the safety net."""
+    if getattr(_local, "quiet", False):
+        return
     if getattr(_local, "depth", 0):
         _local.wanted = True
     else:

@@ -81,12 +81,14 @@ def audit_outcome(run: AuditRun, stalled: bool = False) -> None:
                 "data": {"run": run.pk, "kind": run.kind, "error": error, "counts": run.counts},
             },
             evidence_path=page("dash_blocklists" if run.kind == AuditRun.BLOCKLIST else "dash_dns", f"org={org.slug}"),
+            now=run.finished,
         )
     elif run.status == AuditRun.SUCCEEDED:
         core.resolve_alert(
             org, Alert.AUDIT_FAILED, key,
             title=f"[Resolved] {run.get_kind_display()} of {org.name} succeeded again",
             details={"facts": [["Succeeded", when(run.finished or run.started)], ["Counts", _counts(run.counts)]]},
+            now=run.finished,
         )
 
 
@@ -189,14 +191,16 @@ def pools_holding(org, target: str) -> list[str]:
     return sorted(set(names))
 
 
-def resolve_listing_alert(org, key: str) -> None:
+def resolve_listing_alert(org, key: str, cleared=None) -> None:
+    """Resolve with the interval that ended (``cleared``: that ``Listing``; default the latest cleared)."""
     from monitor.models.blocklists import Blocklist, Listing
 
     target, zone = key.rsplit("|", 1)
-    cleared = (
-        Listing.objects.filter(organization=org, target=target, blocklist__zone=zone, cleared__isnull=False)
-        .select_related("blocklist").order_by("-cleared").first()
-    )
+    if cleared is None:
+        cleared = (
+            Listing.objects.filter(organization=org, target=target, blocklist__zone=zone, cleared__isnull=False)
+            .select_related("blocklist").order_by("-cleared").first()
+        )
     alert = core.open_alerts(org, Alert.LISTED).filter(key=key).first()
     name = alert.details.get("data", {}).get("list", zone) if alert else zone
     if cleared is None:
@@ -227,11 +231,11 @@ def list_health(run: AuditRun) -> None:
         if health.health == "ok":
             core.resolve_alert(org, Alert.LIST_HEALTH, blocklist.zone,
                                title=f"[List OK] {blocklist.name} answers correctly again",
-                               details={"facts": [["Checked", when(run.started)]]})
+                               details={"facts": [["Checked", when(run.started)]]}, now=run.finished or run.started)
         else:
             core.open_alert(
                 org, Alert.LIST_HEALTH, blocklist.zone,
-                title=f"[List {health.health}] {blocklist.name}: {health.reason or health.get_health_display()}",
+                title=f"[List {health.health}] {blocklist.name}: {short_finding('', health.reason) or health.health}",
                 details={
                     "facts": [["List", f"{blocklist.name} ({blocklist.zone})"],
                               ["Health", health.get_health_display()], ["Why", health.reason or "-"],
@@ -241,6 +245,7 @@ def list_health(run: AuditRun) -> None:
                              "reason": health.reason},
                 },
                 evidence_path=page("dash_blocklists", f"org={org.slug}"),
+                now=run.finished or run.started,
             )
     # A list taken out of service no longer needs watching.
     for alert in core.open_alerts(org, Alert.LIST_HEALTH):
@@ -295,12 +300,14 @@ def dns_checks(run: AuditRun) -> None:
                              "run": run.pk},
                 },
                 evidence_path=evidence,
+                now=result.checked,
             )
         elif result.status == DnsCheckResult.OK:
             core.resolve_alert(
                 org, Alert.DNS_CHECK, key,
                 title=f"[DNS OK] {change.target} {label}: {short_finding(change.check, result.message, result.details)}",
                 details={"facts": [["Now", "OK"], ["Finding", result.message]]},
+                now=result.checked,
             )
         if change.records_changed and watched_record(change.check):
             core.record_event(
@@ -315,6 +322,7 @@ def dns_checks(run: AuditRun) -> None:
                              "new_records": change.new_records, "run": run.pk},
                 },
                 evidence_path=evidence,
+                now=result.checked,
             )
 
 
