@@ -112,10 +112,10 @@ class RowInserter:
 
     def values(self, row) -> tuple:
         json = self.json
-        return (
-            self.report_pk, row.source_ip, row.count, clip(row.disposition, 20), clip(row.dkim, 20),
-            clip(row.spf, 20), json(row.reasons), clip(row.header_from, 253), clip(row.envelope_from, 253),
-            clip(row.envelope_to, 253), json(row.dkim_results), json(row.spf_results),
+        return (  # texts cut to their columns' lengths (PostgreSQL refuses longer ones)
+            self.report_pk, row.source_ip, row.count, row.disposition[:20], row.dkim[:20], row.spf[:20],
+            json(row.reasons), row.header_from[:253], row.envelope_from[:253], row.envelope_to[:253],
+            json(row.dkim_results), json(row.spf_results),
         )
 
     def __call__(self, batch) -> None:
