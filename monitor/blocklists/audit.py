@@ -11,6 +11,8 @@
 3. Only listed and error results are stored per run (``BlocklistResult``); clean ones are counted.
    Listings are intervals (``Listing``): opened by "listed", kept open by "listed" again, closed by
    "clean". An error neither opens nor closes one.
+4. At the end (success or failure) the alerts evaluator turns listings, list health and the run's
+   outcome into alerts (``monitor.alerts.evaluate.after_blocklist_audit``).
 """
 
 from __future__ import annotations
@@ -204,6 +206,15 @@ def run_blocklist_audit(org, pools=None, trigger=AuditRun.SCHEDULE, emit=None, e
     except BaseException as exc:
         run.counts = {**run.counts, **audit.summary()}  # (an "error" count cannot go through fail()'s kwargs)
         run.fail(f"{type(exc).__name__}: {exc}"[:2000])
+        evaluate_alerts(run)
         raise
     run.succeed(**audit.summary())
+    evaluate_alerts(run)
     return run
+
+
+def evaluate_alerts(run: AuditRun) -> None:
+    """Listings opened or cleared, list health and a failed run become alerts (never raises)."""
+    from monitor.alerts.evaluate import after_blocklist_audit
+
+    after_blocklist_audit(run)

@@ -125,7 +125,7 @@ def test_it_fires_a_scheduled_run_with_the_worker_in_sync_mode(bl_settings, sett
     assert run.trigger == AuditRun.SCHEDULE and run.status == AuditRun.SUCCEEDED
     assert Listing.objects.get().target == "192.0.2.10"
     assert Schedule.objects.get(name="monitor:audit-blocklist-acme").next_run > timezone.now()
-    [done] = Success.objects.all()
+    done = Success.objects.get(func="monitor.tasks.run_blocklist_audit")
     assert done.result.startswith("Blocklist audit of acme: succeeded")
     assert not AuditRun.objects.filter(kind=AuditRun.DNS).exists(), "the DNS schedule was not due"
 

@@ -107,3 +107,22 @@ def test_it_loads_demo_history_once(org):
     assert {h.blocklist.zone for h in health if h.health != "ok"} == {"b.barracudacentral.org"}
     assert load_demo_history(org) == "blocklists: demo history already there"
     assert Listing.objects.count() == 7
+
+
+def test_it_hands_each_run_to_the_alerts(bl_settings, org):
+    from monitor.models import Alert
+
+    make_list(PLAIN)
+    make_list("everything.bl.test")
+    make_pool(org, "ip", "192.0.2.10")
+
+    run_blocklist_audit(org)
+
+    listed = Alert.objects.get(organization=org, kind=Alert.LISTED)
+    assert listed.key == "192.0.2.10|plain.bl.test" and listed.status == Alert.OPEN
+    assert Alert.objects.get(organization=org, kind=Alert.LIST_HEALTH).key == "everything.bl.test"
+
+    bl_settings.remove_records(LISTED_NAME)
+    run_blocklist_audit(org)
+    listed.refresh_from_db()
+    assert listed.status == Alert.RESOLVED
