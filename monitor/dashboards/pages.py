@@ -6,7 +6,10 @@ The HTML views, the CSV export and the JSON API all call these, so they show the
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from urllib.parse import quote
+
 from django.urls import reverse
+from django.utils.html import format_html_join
 
 from monitor.dashboards import charts, queries
 from monitor.dashboards.exports import Column, Table
@@ -363,6 +366,7 @@ def overview_page(filters) -> Page:
 
 UNKNOWN_SERVICE = "(no reverse DNS)"
 MAX_ADDRESSES = 1000
+ADDRESSES_PER_SERVICE = 25
 
 
 def sums_row(counters: dict) -> dict:
@@ -391,21 +395,61 @@ def readiness_verdict(row) -> str:
     return "fails throughout: spoofing or an unconfigured sender"
 
 
-def group_sources(source_rows, hosts: dict) -> list[dict]:
-    """Sources grouped by the service behind them (from reverse DNS), each with its addresses."""
+COUNTER_KEYS = ("messages", "dmarc_pass", "dkim_pass", "spf_pass", "disposition_none", "disposition_quarantine",
+                "disposition_reject", "forwarded", "mailing_list")
+# Sources the roll-ups do not name yet are named from SourceHost, the largest this many.
+MAX_UNNAMED = 2000
+
+
+def group_sources(service_rows, unnamed_rows, hosts: dict) -> list[dict]:
+    """Sources grouped by the service behind them (from reverse DNS): the database's groups, with the
+    addresses the roll-ups do not name yet moved to the service their reverse DNS names now."""
     services: dict[str, dict] = {}
-    for row in source_rows:
+
+    def add(name, row, addresses):
+        group = services.setdefault(name, {"service": name, "address_count": 0, **{k: 0 for k in COUNTER_KEYS}})
+        for key in COUNTER_KEYS:
+            group[key] += row.get(key) or 0
+        group["address_count"] += addresses
+
+    for row in service_rows:
+        add(row["service"] or UNKNOWN_SERVICE, row, row["addresses"])
+    for row in unnamed_rows:
         host = hosts.get(row["source_ip"])
-        name = row["service"] or (host.service if host and host.service else "") or UNKNOWN_SERVICE
-        group = services.setdefault(name, {"service": name, "counters": defaultdict(int), "addresses": []})
-        for key, value in row.items():
-            if key not in ("service", "source_ip"):
-                group["counters"][key] += value or 0
-        group["addresses"].append({"source_ip": row["source_ip"], "ptr": host.ptr if host else "", **sums_row(row)})
-    grouped = []
-    for group in services.values():
-        grouped.append({"service": group["service"], "addresses": group["addresses"], **sums_row(group["counters"])})
+        if host is not None and host.service and UNKNOWN_SERVICE in services:
+            unknown = services[UNKNOWN_SERVICE]
+            for key in COUNTER_KEYS:
+                unknown[key] -= row.get(key) or 0
+            unknown["address_count"] -= 1
+            add(host.service, row, 1)
+    if UNKNOWN_SERVICE in services and services[UNKNOWN_SERVICE]["address_count"] <= 0:
+        del services[UNKNOWN_SERVICE]
+    grouped = [{"service": g["service"], "address_count": g["address_count"], "addresses": [], **sums_row(g)}
+               for g in services.values()]
     return sorted(grouped, key=lambda g: -g["messages"])
+
+
+class UrlMaker:
+    """Links to many source pages without one reverse() per row."""
+
+    def __init__(self, filters):
+        self.prefix = reverse("dash_source", args=["__source__"])
+        self.query = filters.query()
+
+    def __call__(self, source: str) -> str:
+        return self.prefix.replace("__source__", quote(source, safe="")) + self.query
+
+
+def address_rows_html(addresses) -> str:
+    return format_html_join(
+        "", '<tr><td><a href="{}">{}</a></td><td>{}</td><td class="int">{}</td><td class="pct">{}</td><td class="pct">{}</td><td class="pct">{}</td></tr>',
+        ((a["url"], a["source_ip"], a["ptr"] or "–", f"{a['messages']:,}", pct(a["dmarc_rate"]), pct(a["dkim_rate"]), pct(a["spf_rate"]))
+         for a in addresses),
+    )
+
+
+def pct(value) -> str:
+    return "–" if value is None else f"{value:.1f}%"
 
 
 def domain_page(filters, domain: str) -> Page | None:
@@ -439,32 +483,44 @@ def domain_page(filters, domain: str) -> Page | None:
         description="receivers delivered this mail despite DMARC failing",
     )
 
-    source_rows = queries.dmarc_by_source(filters, domain)
-    hosts = queries.source_hosts(r["source_ip"] for r in source_rows[:MAX_ADDRESSES])
-    services = group_sources(source_rows, hosts)
+    service_rows = queries.dmarc_services(filters, domain)
+    unnamed = []
+    if any(not row["service"] for row in service_rows):
+        unnamed = queries.dmarc_top_addresses(filters, domain, MAX_UNNAMED, service="")
+    top = queries.dmarc_top_addresses(filters, domain, MAX_ADDRESSES, failing_only=filters.failing_only)
+    hosts = queries.source_hosts({r["source_ip"] for r in unnamed} | {r["source_ip"] for r in top})
+    services = group_sources(service_rows, unnamed, hosts)
     if filters.failing_only:
         services = [s for s in services if s["failing"]]
-        for s in services:
-            s["addresses"] = [a for a in s["addresses"] if a["failing"]]
+    by_service = {s["service"]: s for s in services}
+    url_of = UrlMaker(filters)
+    addresses = []
+    for row in top:
+        host = hosts.get(row["source_ip"])
+        service = row["service"] or (host.service if host and host.service else "") or UNKNOWN_SERVICE
+        address = {"source_ip": row["source_ip"], "ptr": host.ptr if host else "", "service": service,
+                   "url": url_of(row["source_ip"]), **sums_row(row)}
+        address["verdict"] = readiness_verdict(address)
+        addresses.append(address)
+        if service in by_service:
+            by_service[service]["addresses"].append(address)
     for s in services:
-        s["url"] = source_url(s["service"], filters) if s["service"] != UNKNOWN_SERVICE else ""
+        s["url"] = url_of(s["service"]) if s["service"] != UNKNOWN_SERVICE else ""
         s["verdict"] = readiness_verdict(s)
-        for a in s["addresses"]:
-            a["url"] = source_url(a["source_ip"], filters)
-            a["verdict"] = readiness_verdict(a)
+        s["addresses_html"] = address_rows_html(s["addresses"][:ADDRESSES_PER_SERVICE])
+        s["more"] = s["address_count"] - min(len(s["addresses"]), ADDRESSES_PER_SERVICE)
     rate_columns = [Column("messages", "Messages", "int"), Column("failing", "Failing DMARC", "int"),
                     Column("dmarc_rate", "DMARC pass", "pct"), Column("dkim_rate", "DKIM aligned", "pct"),
                     Column("spf_rate", "SPF aligned", "pct"), Column("forwarded", "Forwarded", "int"),
                     Column("mailing_list", "Mailing list", "int")]
     services_table = Table("services", "Sources by service", [Column("service", "Service", "link", "url")] + rate_columns,
                            services, empty="No failing sources in this period." if filters.failing_only else "No reports for this domain in this period.")
-    addresses = [{"service": s["service"], **a} for s in services for a in s["addresses"]]
-    addresses.sort(key=lambda a: -a["messages"])
+    address_total = sum(s["address_count"] for s in services)
     addresses_table = Table(
         "addresses", "Sources by address",
         [Column("source_ip", "Address", "link", "url"), Column("ptr", "Reverse DNS"), Column("service", "Service")] + rate_columns,
-        addresses[:MAX_ADDRESSES], empty=services_table.empty,
-        note=f"the {MAX_ADDRESSES:,} largest of {len(addresses):,} addresses" if len(addresses) > MAX_ADDRESSES else "",
+        addresses, empty=services_table.empty,
+        note=f"the {MAX_ADDRESSES:,} largest addresses" if len(addresses) >= MAX_ADDRESSES else "",
     )
     readiness_rows = sorted((s for s in services if s["failing"]), key=lambda s: -s["would_block"])
     readiness_table = Table(
@@ -482,7 +538,7 @@ def domain_page(filters, domain: str) -> Page | None:
         tables=[services_table, addresses_table, readiness_table],
         context={"services": services, "total": total, "at_risk": at_risk,
                  "policies": [{"org": org, "report": policies[(org.pk, domain)]} for org in filters.orgs if (org.pk, domain) in policies],
-                 "more_addresses": max(len(addresses) - MAX_ADDRESSES, 0)},
+                 "address_total": address_total},
     )
 
 
@@ -534,7 +590,8 @@ def source_page(filters, kind: str, key: str) -> Page | None:
         empty="No reports mention it in this period.",
     )
     report_addresses = [r["source_ip"] for r in addresses_table.rows] or seen
-    reporters = queries.source_reporters(filters, report_addresses)
+    by_report = queries.source_rows_by_report(filters, report_addresses)
+    reporters = queries.source_reporters(filters, by_report)
     reporters_table = Table(
         "reporters", "Reporters",
         [Column("reporter", "Reporter"), Column("reports", "Reports", "int"), Column("messages", "Messages", "int"),
@@ -549,7 +606,7 @@ def source_page(filters, kind: str, key: str) -> Page | None:
          Column("report_id", "Report id", "link", "url"), Column("messages", "Its messages", "int")],
         [{"begin": report.date_begin, "reporter": report.org_name, "domain": report.domain, "report_id": report.report_id,
           "url": reverse("dash_report", args=[report.pk]), "messages": n}
-         for report, n in queries.source_reports(filters, report_addresses)],
+         for report, n in queries.source_reports(filters, by_report)],
         empty="No report in this period mentions it.", note="the 100 newest",
     )
     host = hosts.get(key) if kind == "ip" else None

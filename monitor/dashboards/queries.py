@@ -9,7 +9,7 @@ from their own small tables (listing intervals, verdicts per run, alerts).
 from collections import defaultdict
 from datetime import datetime, time, timedelta, timezone as dt_timezone
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import TruncDate
 
 from monitor.models import Alert, AuditRun, DnsCheckResult, Pool
@@ -230,6 +230,24 @@ def dmarc_by_source(filters, domain: str | None = None, source_ips=None) -> list
     return sorted(rows, key=lambda r: -r["messages"])
 
 
+def dmarc_services(filters, domain: str) -> list[dict]:
+    """[{service, addresses, counters...}] grouped by the service the roll-ups name ("" when not named)."""
+    rows = (dmarc_rollups(filters, domain).order_by().values("service")
+            .annotate(addresses=Count("source_ip", distinct=True), **dmarc_sums()))
+    return list(rows)
+
+
+def dmarc_top_addresses(filters, domain: str, limit: int, failing_only=False, service=None) -> list[dict]:
+    """The ``limit`` largest sources of the scope, [{service, source_ip, counters...}], grouped in the database."""
+    rollups = dmarc_rollups(filters, domain)
+    if service is not None:
+        rollups = rollups.filter(service=service)
+    rows = rollups.order_by().values("service", "source_ip").annotate(**dmarc_sums())
+    if failing_only:
+        rows = rows.filter(messages__gt=F("dmarc_pass"))
+    return list(rows.order_by("-messages", "source_ip")[:limit])
+
+
 def dmarc_pool_sources(filters, addresses: list[str]) -> dict[tuple[int, str], dict]:
     """{(organization id, source ip): {messages, dmarc_pass}} for addresses of IP pools."""
     if not addresses:
@@ -402,33 +420,39 @@ def in_ip_pool(filters, address: str) -> bool:
     return False
 
 
-def source_reporters(filters, addresses: list[str]) -> list[dict]:
-    """Who reported these addresses in the period: reporter, reports, messages (rows found by the address index)."""
-    from dmarc_reports.models import ReportRow
-
-    start, end = period_bounds(filters)
-    rows = (
-        ReportRow.objects.filter(source_ip__in=addresses[:900], report__organization__in=filters.org_ids,
-                                 report__date_begin__gte=start, report__date_begin__lt=end)
-        .order_by().values("report__org_name")
-        .annotate(reports=Count("report", distinct=True), messages=Sum("count"),
-                  dmarc_pass=Sum("count", filter=Q(dkim="pass") | Q(spf="pass")))
-    )
-    return sorted(rows, key=lambda r: -(r["messages"] or 0))
-
-
-def source_reports(filters, addresses: list[str], limit=100):
+def source_rows_by_report(filters, addresses: list[str]) -> dict[int, dict]:
+    """{report id: {messages, dmarc_pass}} of the rows of these addresses, found by the address index alone
+    (no join: the database must not walk the reports' rows instead), then kept to the period's reports."""
     from dmarc_reports.models import AggregateReport, ReportRow
 
+    rows = (ReportRow.objects.filter(source_ip__in=addresses[:900]).order_by().values("report_id")  # a service's largest 900
+            .annotate(messages=Sum("count"), dmarc_pass=Sum("count", filter=Q(dkim="pass") | Q(spf="pass"))))
+    found = {row["report_id"]: {"messages": row["messages"] or 0, "dmarc_pass": row["dmarc_pass"] or 0} for row in rows}
     start, end = period_bounds(filters)
-    report_ids = (
-        ReportRow.objects.filter(source_ip__in=addresses[:900], report__organization__in=filters.org_ids,
-                                 report__date_begin__gte=start, report__date_begin__lt=end)
-        .order_by().values("report_id").annotate(messages=Sum("count"))
-    )
-    counts = {row["report_id"]: row["messages"] for row in report_ids[:5000]}
-    reports = AggregateReport.objects.filter(pk__in=list(counts)).select_related("organization").order_by("-date_begin")[:limit]
-    return [(report, counts[report.pk]) for report in reports]
+    in_scope = set(AggregateReport.objects.filter(
+        pk__in=list(found), organization__in=filters.org_ids, date_begin__gte=start, date_begin__lt=end
+    ).values_list("pk", flat=True)) if found else set()
+    return {pk: figures for pk, figures in found.items() if pk in in_scope}
+
+
+def source_reporters(filters, by_report: dict[int, dict]) -> list[dict]:
+    """Who reported the source in the period: reporter, reports, messages."""
+    from dmarc_reports.models import AggregateReport
+
+    reporters: dict[str, dict] = {}
+    for pk, name in AggregateReport.objects.filter(pk__in=list(by_report)).values_list("pk", "org_name"):
+        entry = reporters.setdefault(name, {"report__org_name": name, "reports": 0, "messages": 0, "dmarc_pass": 0})
+        entry["reports"] += 1
+        entry["messages"] += by_report[pk]["messages"]
+        entry["dmarc_pass"] += by_report[pk]["dmarc_pass"]
+    return sorted(reporters.values(), key=lambda r: -r["messages"])
+
+
+def source_reports(filters, by_report: dict[int, dict], limit=100):
+    from dmarc_reports.models import AggregateReport
+
+    reports = AggregateReport.objects.filter(pk__in=list(by_report)).select_related("organization").order_by("-date_begin")[:limit]
+    return [(report, by_report[report.pk]["messages"]) for report in reports]
 
 
 # --- Reports (lists of files and reports; one report's rows, paged) -------------------------------
