@@ -4,8 +4,8 @@ For each message of the polled folder, one at a time, in UID order:
 
 1. fetch it (without marking it read);
 2. hand its bytes to ``import_file`` (the upload pipeline, ``via="mailbox"``), which commits;
-3. only then move it: to the processed folder when a report was imported or all were
-   duplicates, to the rejected folder when nothing in it was usable. Never deleted.
+3. only then move it: to the processed folder when a report in it was imported or was known
+   already (a duplicate), to the rejected folder when nothing in it was usable. Never deleted.
 
 A pass killed between 2 and 3 leaves the message where it was; the next pass finds its reports
 already stored (duplicates) and moves it to the processed folder, so nothing is lost or doubled.
@@ -52,14 +52,14 @@ class PassResult:
         return not self.error
 
 
-def fetch_mailbox(mailbox: Mailbox, *, on_line: Callable[[dict], None] | None = None, client=None) -> PassResult:
+def fetch_mailbox(mailbox: Mailbox, *, on_line: Callable[[dict], None] | None = None) -> PassResult:
     """Run one pass; ``on_line`` is called with each JSON line as soon as its message is filed."""
     result = PassResult(mailbox)
     if not mailbox.claim():
         result.error = "another pass over this mailbox is running"  # not a failure of the mailbox
         return result
     try:
-        _run(mailbox, result, on_line, client or _client_for(mailbox))
+        _run(mailbox, result, on_line, _client_for(mailbox))
     except CONNECTION_ERRORS as exc:
         result.error = describe(exc)
     finally:

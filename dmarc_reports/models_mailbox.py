@@ -6,6 +6,7 @@ A mailbox is polled by ``dmarc_reports.mailbox_fetch``; what happened last is re
 
 import ipaddress
 import os
+import re
 import socket
 from datetime import timedelta
 
@@ -18,6 +19,7 @@ from django.utils import timezone
 
 from monitor.models import Organization
 
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # Alerts and the UI call a mailbox failing after this many passes in a row could not connect or log in.
 FAILING_AFTER = 3
 # A pass holds its mailbox this long after its last message; a pass that died on another machine
@@ -101,7 +103,9 @@ class Mailbox(models.Model):
             errors["security"] = f"{self.security!r} is not one of tls, starttls, none."
         if self.port is not None and not 0 < self.port < 65536:
             errors["port"] = "A port is between 1 and 65535."
-        if self.password and self.password_env:
+        if self.password_env and not ENV_NAME.fullmatch(self.password_env):
+            errors["password_env"] = "An environment variable name: letters, digits and _ (e.g. ACME_IMAP_PASSWORD)."
+        elif self.password and self.password_env:
             errors["password_env"] = "Give the password or the name of its environment variable, not both."
         if not self.password and not self.password_env:
             errors["password"] = "A password (or the name of an environment variable holding it) is needed."

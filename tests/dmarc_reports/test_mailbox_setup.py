@@ -68,6 +68,7 @@ def test_it_loads_mailboxes_from_the_inventory_idempotently(tmp_path, capsys, mo
     (('host = "imap.acme.example"', 'host = "imap.acme.example"\nsecurity = "ssl"'), "not one of tls, starttls"),
     (('processed_folder = "Reports/Done"', 'processed_folder = "INBOX"'), "Must differ from the folder"),
     (('port = 1143', 'port = "1143"'), "'port' must be a number"),
+    (('password_env = "ACME_IMAP_PASSWORD"', 'password_env = "$ACME"'), "An environment variable name"),
     (('folder = "TLS"', 'folder = "Rapports reçus"'), "printable ASCII"),
     (('host = "imap.acme.example"', 'host = "imap.acme.example"\nfolders = "x"'), "unknown key(s) 'folders'"),
 ])
