@@ -1,9 +1,6 @@
 from django.contrib.auth.decorators import login_not_required
 from django.db import connection
 from django.http import JsonResponse
-from django.shortcuts import render
-
-from monitor.access import visible_orgs
 
 
 @login_not_required
@@ -15,8 +12,3 @@ def health(request):
     except Exception as exc:
         return JsonResponse({"status": "error", "database": str(exc)}, status=503)
     return JsonResponse({"status": "ok"})
-
-
-def overview(request):
-    orgs = visible_orgs(request.user).prefetch_related("pools__members")
-    return render(request, "monitor/overview.html", {"orgs": orgs})
