@@ -23,7 +23,7 @@ from collections import Counter
 from django.db import transaction
 from django.utils import timezone
 
-from monitor.blocklists.answers import CLEAN, ERROR, LISTED, OK, UNUSABLE, ListSpec, is_ipv6
+from monitor.blocklists.answers import CLEAN, LISTED, OK, UNUSABLE, ListSpec, is_ipv6
 from monitor.blocklists.engine import DEFAULT_BURST, DEFAULT_RATE, Engine, setting
 from monitor.models import AuditRun
 from monitor.models.blocklists import Blocklist, BlocklistResult, Listing, ListHealth

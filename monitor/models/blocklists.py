@@ -8,8 +8,6 @@
 - ``Listing``: an interval per (organisation, target, list): first seen, last seen, cleared.
 """
 
-import ipaddress
-
 from django.db import models
 from django.utils import timezone
 
@@ -144,10 +142,3 @@ class Listing(models.Model):
     @property
     def duration(self):
         return (self.cleared or timezone.now()) - self.first_seen
-
-    @property
-    def is_ipv6(self) -> bool:
-        try:
-            return ipaddress.ip_address(self.target).version == 6
-        except ValueError:
-            return False
