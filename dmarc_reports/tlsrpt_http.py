@@ -5,7 +5,7 @@ report as the body. The organisation comes from the URL; every ``policy-domain``
 be a member of one of its domain pools, so a stranger cannot fill an organisation with reports about
 domains it does not monitor. No log-in (the reporter is a sending MTA), no CSRF token; instead:
 
-- a token bucket per client address (``TLSRPT_RATE_BURST`` requests at once, ``TLSRPT_RATE_PER_HOUR``
+- a token bucket per client address (an IPv6 client's /64; ``TLSRPT_RATE_BURST`` requests at once, ``TLSRPT_RATE_PER_HOUR``
   after that): 429 with Retry-After;
 - ``TLSRPT_MAX_BYTES`` for the body as sent (413) and ``TLSRPT_MAX_JSON_BYTES`` for the report once
   decompressed (413: a gzip bomb is cut off there, never inflated whole);
@@ -17,6 +17,7 @@ the organisation does not monitor, 404 no such organisation, 405 not a POST, 413
 content type, 429 too many requests. The body is JSON: ``{"status": ..., "error": ...}``.
 """
 
+import ipaddress
 import zlib
 
 from django.conf import settings
@@ -54,12 +55,23 @@ def client_address(request) -> str:
     return request.META.get("REMOTE_ADDR", "") or "unknown"
 
 
+def bucket_key(address: str) -> str:
+    """One bucket per IPv4 address, and per IPv6 /64 (one host often holds a whole /64)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if ip.version == 6 and ip.ipv4_mapped is None:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip.ipv4_mapped or ip)
+
+
 @csrf_exempt
 @login_not_required
 def receive_tls_report(request, slug):
     address = client_address(request)
     allowed, retry_after = ratelimit.take(
-        f"tlsrpt:{address}", capacity=setting("TLSRPT_RATE_BURST"), per_hour=setting("TLSRPT_RATE_PER_HOUR")
+        f"tlsrpt:{bucket_key(address)}", capacity=setting("TLSRPT_RATE_BURST"), per_hour=setting("TLSRPT_RATE_PER_HOUR")
     )
     if not allowed:
         return refuse(429, "Too many reports from this address; try again later.", Retry_After=retry_after)

@@ -131,6 +131,8 @@ def test_it_limits_requests_per_client_address(client, monitored):
     assert int(refused["Retry-After"]) > 0
     other = post(client, b"{}", content_type=JSON, REMOTE_ADDR="127.0.0.9")
     assert other.status_code == 400  # another address has a bucket of its own
+    statuses = [post(client, b"{}", content_type=JSON, REMOTE_ADDR=f"2001:db8::{n}").status_code for n in range(4)]
+    assert statuses == [400, 400, 400, 429]  # one IPv6 /64 is one client
 
 
 def test_it_answers_a_real_http_post(live_server, monitored):
