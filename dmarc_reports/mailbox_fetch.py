@@ -123,7 +123,8 @@ def _run(mailbox: Mailbox, result: PassResult, on_line, client: ImapClient) -> N
                                 f"the last: {lines[-1]['error']}")
                 return
         if result.counts["error"]:
-            result.error = f"{result.counts['error']} message(s) could not be imported and were left in {mailbox.folder}"
+            result.error = (f"{result.counts['error']} message(s) could not be imported "
+                            f"and were left in {mailbox.folder}")
 
 
 def file_message(mailbox: Mailbox, client: ImapClient, uid: int) -> tuple[str | None, list[dict]]:
@@ -195,7 +196,8 @@ def sync_mailbox_schedule(org) -> None:
         return
     [(_, func, cron, kwargs)] = wanted
     Schedule.objects.update_or_create(
-        name=name, defaults={"func": func, "schedule_type": Schedule.CRON, "cron": cron, "kwargs": kwargs, "repeats": -1}
+        name=name,
+        defaults={"func": func, "schedule_type": Schedule.CRON, "cron": cron, "kwargs": kwargs, "repeats": -1},
     )
 
 

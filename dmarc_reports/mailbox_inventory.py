@@ -54,10 +54,11 @@ def apply_mailbox(entry, ctx):
         "enabled": entry.get("enabled", True),
     }
     folder = entry.get("folder", "INBOX")
-    mailbox = Mailbox.objects.filter(organization=org, host=entry["host"], username=entry["username"], folder=folder).first()
+    identity = {"organization": org, "host": entry["host"], "username": entry["username"], "folder": folder}
+    mailbox = Mailbox.objects.filter(**identity).first()
     created = mailbox is None
     if created:
-        mailbox = Mailbox(organization=org, host=entry["host"], username=entry["username"], folder=folder)
+        mailbox = Mailbox(**identity)
     changed = [key for key in SETTINGS if getattr(mailbox, key) != wanted[key]]
     for key in changed:
         setattr(mailbox, key, wanted[key])
@@ -68,7 +69,8 @@ def apply_mailbox(entry, ctx):
     if created or changed:
         mailbox.save()
         shown = [key if key != "password" else "password (not shown)" for key in changed]
-        ctx.changes.append(f"mailbox {org.slug}/{mailbox}: " + ("created" if created else f"updated {', '.join(shown)}"))
+        what = "created" if created else f"updated {', '.join(shown)}"
+        ctx.changes.append(f"mailbox {org.slug}/{mailbox}: {what}")
     if wanted["password_env"] and wanted["password_env"] not in os.environ:
         ctx.changes.append(f"mailbox {org.slug}/{mailbox}: note: ${wanted['password_env']} is not set here; "
                            "the worker that polls needs it")

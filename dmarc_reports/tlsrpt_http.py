@@ -5,8 +5,8 @@ report as the body. The organisation comes from the URL; every ``policy-domain``
 be a member of one of its domain pools, so a stranger cannot fill an organisation with reports about
 domains it does not monitor. No log-in (the reporter is a sending MTA), no CSRF token; instead:
 
-- a token bucket per client address (an IPv6 client's /64; ``TLSRPT_RATE_BURST`` requests at once, ``TLSRPT_RATE_PER_HOUR``
-  after that): 429 with Retry-After;
+- a token bucket per client address (an IPv6 client's /64): ``TLSRPT_RATE_BURST`` requests at once,
+  ``TLSRPT_RATE_PER_HOUR`` after that; 429 with Retry-After;
 - ``TLSRPT_MAX_BYTES`` for the body as sent (413) and ``TLSRPT_MAX_JSON_BYTES`` for the report once
   decompressed (413: a gzip bomb is cut off there, never inflated whole);
 - the report is read by the same parser as every upload (nesting depth, required fields ...) before
