@@ -294,7 +294,7 @@ def dns_checks(run: AuditRun) -> None:
                     "facts": [["Domain" if result.target_kind == result.DOMAIN else "Address", change.target],
                               ["Check", label], ["Was", "OK"], ["Now", result.get_status_display()],
                               ["Finding", result.message]],
-                    "new_records": list(result.records),
+                    "records": list(result.records),
                     "data": {"target": change.target, "check": change.check, "old_status": old_status,
                              "new_status": result.status, "message": result.message, "records": result.records,
                              "run": run.pk},

@@ -66,6 +66,10 @@ def test_it_alerts_once_when_a_check_gets_worse_and_once_when_it_is_fixed(org, d
     call_command("deliver_alerts")
     subjects = [m.message["Subject"] for m in smtp.messages]
     assert subjects.count(alert.title) == 1 and subjects.count(alert.resolved_title) == 1
+    [message] = [m for m in smtp.messages if m.message["Subject"] == alert.title]
+    text = text_part(message)
+    assert "Finding: SPF needs 11 DNS lookups; the limit is 10" in text
+    assert "include:i11.spfparts.dnsaudit.test" in text and "Before:" not in text
 
 
 def test_it_sends_the_old_and_new_record_when_a_record_changes(org, domain, smtp):
