@@ -17,10 +17,8 @@ DELIST = "https://check.spamhaus.org/listed/?searchterm=192.0.2.10"
 
 
 def audit(org) -> AuditRun:
-    """A real audit, then the alert evaluation it ends with (calling it again is harmless)."""
-    run = run_blocklist_audit(org, trigger=AuditRun.COMMAND)
-    evaluate.after_blocklist_audit(run)
-    return run
+    """A real audit, which ends by handing its run to ``evaluate.after_blocklist_audit``."""
+    return run_blocklist_audit(org, trigger=AuditRun.COMMAND)
 
 
 def deliver():
