@@ -17,8 +17,9 @@ install: $(VENV)/.installed
 # Set up everything, then serve on http://127.0.0.1:$(PORT) with the worker beside it; Ctrl-C stops both.
 run: install
 	$(PY) manage.py migrate --no-input
-	$(PY) manage.py setup_schedules
+	$(PY) manage.py collectstatic --no-input -v0
 	$(PY) manage.py load_demo
+	$(PY) manage.py setup_schedules
 	$(PY) manage.py ensure_admin
 	@echo "Serving on http://127.0.0.1:$(PORT) (Ctrl-C stops the server and the worker)"
 	@trap 'kill 0' INT TERM; \

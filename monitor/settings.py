@@ -129,6 +129,14 @@ INGEST_MAX_BYTES = config.env_int("INGEST_MAX_BYTES", 256 * 1024 * 1024)
 INGEST_MAX_MEMBERS = config.env_int("INGEST_MAX_MEMBERS", 1000)
 DATA_UPLOAD_MAX_NUMBER_FILES = 1000
 
+# Mailbox polling and TLS reports over HTTPS (issue: hands-free ingestion).
+MAILBOX_POLL_CRON = os.environ.get("MAILBOX_POLL_CRON", "*/15 * * * *")
+MAILBOX_MAX_MESSAGE_BYTES = config.env_int("MAILBOX_MAX_MESSAGE_BYTES", 64 * 1024 * 1024)
+TLSRPT_MAX_BYTES = config.env_int("TLSRPT_MAX_BYTES", 1024 * 1024)
+TLSRPT_MAX_JSON_BYTES = config.env_int("TLSRPT_MAX_JSON_BYTES", 4 * 1024 * 1024)
+TLSRPT_RATE_BURST = config.env_int("TLSRPT_RATE_BURST", 20)
+TLSRPT_RATE_PER_HOUR = config.env_int("TLSRPT_RATE_PER_HOUR", 60)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
