@@ -346,7 +346,18 @@ def after_import(org, reports=None) -> None:
 
 @never_raise
 def evaluate_audits(org, now=None) -> None:
+    """Catch-up for audit hand-overs that never happened (a worker died between the audit and its
+    evaluation): failed or stalled runs, open listings, and the latest finished runs' list health and
+    DNS changes. All idempotent: what was already raised is not raised again."""
     audits(org, now)
+    listings(org)
+    finished = AuditRun.objects.filter(organization=org).exclude(status=AuditRun.RUNNING).order_by("-started")
+    latest_blocklist = finished.filter(kind=AuditRun.BLOCKLIST).first()
+    if latest_blocklist is not None:
+        list_health(latest_blocklist)
+    latest_dns = finished.filter(kind=AuditRun.DNS).first()
+    if latest_dns is not None:
+        dns_checks(latest_dns)
 
 
 def evaluate_all() -> str:

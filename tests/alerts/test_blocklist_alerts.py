@@ -152,3 +152,13 @@ def test_it_notices_an_audit_whose_worker_died(org, pool, zen, dns_settings):
     audit(org)  # the next run closes the dead one and succeeds
     alert.refresh_from_db()
     assert alert.status == Alert.RESOLVED
+
+
+def test_it_catches_up_on_a_listing_whose_run_was_never_handed_over(org, pool, zen, dns_settings):
+    audit(org)
+    Alert.objects.all().delete()  # as if the worker died before handing the run to the alerts
+
+    evaluate.evaluate_all()
+    evaluate.evaluate_all()
+
+    assert Alert.objects.get(kind=Alert.LISTED).key == "192.0.2.10|zen.spamhaus.org"

@@ -127,3 +127,16 @@ def test_it_alerts_once_when_the_dns_audit_fails(org, domain):
     audit(org)
     alert.refresh_from_db()
     assert alert.status == Alert.RESOLVED
+
+
+def test_it_catches_up_on_a_run_that_was_never_handed_over(org, domain):
+    run_dns_audit(org)
+    set_spf(domain, ELEVEN)
+    run_dns_audit(org)
+    Alert.objects.all().delete()  # as if the worker died before handing the run to the alerts
+
+    evaluate.evaluate_all()
+    evaluate.evaluate_all()
+
+    assert spf_alerts().get().status == Alert.OPEN
+    assert Alert.objects.filter(kind=Alert.DNS_CHANGE).count() == 1
