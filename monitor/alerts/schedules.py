@@ -6,7 +6,7 @@ from django.conf import settings
 from monitor import schedules
 
 DIGEST_CRON = "0 7 * * 1"  # Mondays, 07:00 (TIME_ZONE)
-EVALUATE_CRON = "17 * * * *"  # hourly: pass rates, new failing sources, TLS failures, silence, stalled audits
+EVALUATE_CRON = "17 * * * *"  # hourly: report alerts, failed or stalled audits, catch-up of missed hand-overs
 
 
 def alert_schedules():
