@@ -58,7 +58,7 @@ def test_it_prints_a_readable_summary_and_checks_one_pool(audited, capsys):
     out = run_command(capsys, "blocklist", "--pool", "outbound")
 
     assert "acme: blocklist audit succeeded in" in out
-    assert "2 target(s) x 2 list(s): 1 listed (1 new, 0 cleared), 1 clean, 0 error(s)" in out
+    assert "2 target(s) x 2 list(s): 1 listed (1 new, 0 cleared), 1 clean, 0 error(s); 7 DNS questions, 0 retried" in out
     assert f"list {REFUSING} is unusable" in out
     assert "LISTED 192.0.2.10 on plain.bl.test [127.0.0.2] plain.bl.test lists 192.0.2.10" in out
     assert "192.0.2.50" not in out

@@ -71,7 +71,8 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"  {counts.get('targets', 0)} target(s) x {counts.get('lists', 0)} list(s): "
                 f"{counts.get('listed', 0)} listed ({counts.get('newly_listed', 0)} new, {counts.get('cleared', 0)} cleared), "
-                f"{counts.get('clean', 0)} clean, {counts.get('error', 0)} error(s)"
+                f"{counts.get('clean', 0)} clean, {counts.get('error', 0)} error(s); "
+                f"{counts.get('questions', 0)} DNS questions, {counts.get('retries', 0)} retried after a timeout"
             )
             for warning in counts.get("warnings", []):
                 self.stdout.write(f"  warning: {warning}")
