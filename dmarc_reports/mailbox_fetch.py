@@ -200,6 +200,3 @@ def sync_mailbox_schedule(org) -> None:
         defaults={"func": func, "schedule_type": Schedule.CRON, "cron": cron, "kwargs": kwargs, "repeats": -1},
     )
 
-
-if mailbox_schedules not in schedules.SCHEDULES:
-    schedules.SCHEDULES.append(mailbox_schedules)

@@ -1,25 +1,32 @@
 """The django-q2 schedules the product keeps, registered idempotently by ``manage.py setup_schedules``.
 
-Each entry of ``SCHEDULES`` is a function ``(org) -> iterable of (name, func, cron, kwargs)`` (per
-organisation) or, in ``GLOBAL_SCHEDULES``, ``() -> iterable`` of the same tuples. A schedule is keyed by
-its name: running the command again updates it in place and removes ours that are no longer wanted.
+Each function named in ``PER_ORGANISATION`` yields ``(name, func, cron, kwargs)`` for one organisation;
+each one in ``GLOBAL`` yields the same tuples once. A schedule is keyed by its name: running the command
+again updates it in place and removes ours that are no longer wanted.
 """
 
+from django.utils.module_loading import import_string
 from django_q.models import Schedule
 
 from monitor.models import Organization
 
 PREFIX = "monitor:"
-SCHEDULES: list = []
-GLOBAL_SCHEDULES: list = []
+PER_ORGANISATION = [
+    "monitor.schedules.audit_schedules",  # weekly blocklist and DNS audits
+    "dmarc_reports.mailbox_fetch.mailbox_schedules",  # rua mailbox polling
+]
+GLOBAL = [
+    "monitor.alerts.schedules.alert_schedules",  # alert delivery, evaluation, weekly digest
+]
 
 
 def wanted_schedules():
+    per_org = [import_string(path) for path in PER_ORGANISATION]
     for org in Organization.objects.all():
-        for make in SCHEDULES:
+        for make in per_org:
             yield from make(org)
-    for make in GLOBAL_SCHEDULES:
-        yield from make()
+    for path in GLOBAL:
+        yield from import_string(path)()
 
 
 def sync_schedules() -> tuple[int, int]:
@@ -42,5 +49,3 @@ def audit_schedules(org):
     yield f"audit-blocklist-{org.slug}", "monitor.tasks.run_blocklist_audit", org.blocklist_cron, {"org_id": org.id}
     yield f"audit-dns-{org.slug}", "monitor.tasks.run_dns_audit", org.dns_cron, {"org_id": org.id}
 
-
-SCHEDULES.append(audit_schedules)

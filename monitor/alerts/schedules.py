@@ -1,9 +1,6 @@
-"""The alert schedules, registered in ``monitor.schedules.GLOBAL_SCHEDULES`` when this module is imported
-(``MonitorConfig.ready`` imports it)."""
+"""The alert schedules (named in ``monitor.schedules.GLOBAL``)."""
 
 from django.conf import settings
-
-from monitor import schedules
 
 DIGEST_CRON = "0 7 * * 1"  # Mondays, 07:00 (TIME_ZONE)
 EVALUATE_CRON = "17 * * * *"  # hourly: report alerts, failed or stalled audits, catch-up of missed hand-overs
@@ -15,6 +12,3 @@ def alert_schedules():
            getattr(settings, "ALERT_EVALUATE_CRON", EVALUATE_CRON), {})
     yield "alerts:weekly-digest", "monitor.alerts.digest.send_digests", getattr(settings, "DIGEST_CRON", DIGEST_CRON), {}
 
-
-if alert_schedules not in schedules.GLOBAL_SCHEDULES:
-    schedules.GLOBAL_SCHEDULES.append(alert_schedules)
