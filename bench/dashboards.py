@@ -233,7 +233,7 @@ def run_child():
                 verdict = "ok" if big[page] <= TARGET_MS and big[page] <= RATIO * small[page] else "OVER"
                 print(f"{label:10} {shape:12} {page:12}: median {big[page]:.0f} ms with 1M rows, {small[page]:.0f} ms with 10k "
                       f"(x{big[page] / small[page]:.2f}; target <= {TARGET_MS} ms and <= x{RATIO}): {verdict}", flush=True)
-    print(f"{label:10} load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
+            print(f"{label:10} load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
     finally:
         connection.creation.destroy_test_db(connection.settings_dict["NAME"], verbosity=0)
 

@@ -58,11 +58,12 @@ def respond(request, template, filters, page, section, csv_parts=(), **context):
     for table in tables:
         table.csv_url = f"{request.path}{base_query}{joiner}csv={table.name}"
     orgs = list(visible_orgs(request.user))
+    pools = list(Pool.objects.filter(organization__in=filters.orgs).select_related("organization").prefetch_related("members"))
+    pool_domains = {member.value for pool in pools if pool.kind == Pool.DOMAIN for member in pool.members.all()}
     context = {
         "filters": filters, "page": page, "nav_section": section, "nav_query": filters.query(domain=None, failing=None),
-        "all_orgs": orgs, "periods": [str(p) for p in PERIODS],
-        "pools": Pool.objects.filter(organization__in=filters.orgs).select_related("organization"),
-        "known_domains": page.context.get("known_domains", []),
+        "all_orgs": orgs, "periods": [str(p) for p in PERIODS], "pools": pools,
+        "known_domains": sorted(pool_domains | set(page.context.get("known_domains", []))),
         **page.context, **context,
     }
     return render(request, template, context)

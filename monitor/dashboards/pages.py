@@ -6,7 +6,7 @@ The HTML views, the CSV export and the JSON API all call these, so they show the
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from django.urls import reverse
 from django.utils.html import format_html_join
@@ -109,7 +109,7 @@ def dns_page(filters) -> Page:
         "dns-latest", "Latest verdicts",
         [Column("organization", "Organisation"), Column("target", "Domain or address", "link", "target_url"),
          Column("check", "Check"), Column("status", "Verdict", "status"), Column("message", "Message"),
-         Column("records", "Records"), Column("checked", "Checked", "datetime")],
+         Column("records", "Records"), Column("checked", "Checked", "datetime"), Column("history", "History", "link", "history_url")],
         empty="No DNS audit has run for these domains and addresses yet.",
     )
     for result in verdicts:
@@ -117,7 +117,8 @@ def dns_page(filters) -> Page:
             "organization": result.organization.slug, "target": result.target,
             "target_url": source_url(result.target, filters) if result.target_kind == DnsCheckResult.ADDRESS else domain_url(result.target, filters),
             "check": result.check_name, "status": result.get_status_display(), "message": result.message,
-            "records": result.records, "checked": result.checked,
+            "records": result.records, "checked": result.checked, "history": "runs and diffs",
+            "history_url": reverse("dns_history", args=[result.organization.slug]) + "?" + urlencode({"target": result.target, "check": result.check_name}),
         })
     history = queries.dns_history(filters)
     days = filters.day_list()
