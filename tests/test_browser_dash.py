@@ -103,3 +103,26 @@ def test_it_shows_each_charts_data_as_a_table_one_click_away(page, viewer, org):
     details.locator("summary").click()
     assert "mx1.acme.example" in details.locator("table").inner_text()
     assert page.console_errors == []
+
+
+def test_it_draws_every_dashboard_page_without_errors(page, viewer, org, artifacts_dir):
+    data = build(org)
+    sign_in(page, "vera")
+    pages = {
+        "source-service": "/dash/sources/Amazon%20SES/",
+        "reports": "/dash/reports/",
+        "report": f"/dash/reports/{data['reports'][0].pk}/",
+        "tls": "/dash/tls/",
+        "blocklists": "/dash/blocklists/",
+        "dns": "/dash/dns/",
+        "alerts": "/dash/alerts/",
+    }
+    for name, url in pages.items():
+        page.goto(url)
+        page.wait_for_load_state()
+        assert page.locator("h1").count() == 1, name
+        charts = page.locator(".chart-plot").count()
+        if charts:
+            wait_for_charts(page)
+        page.screenshot(path=f"{artifacts_dir}/dash-{name}.png", full_page=True)
+    assert page.console_errors == []

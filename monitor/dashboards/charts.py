@@ -122,8 +122,9 @@ def category_bars(chart_id, title, labels: list[str], series: dict, *, label_tit
                hovertemplate=f"%{{x:,}} {unit}<extra>{name}</extra>")
         for n, (name, values) in enumerate(series.items())
     ]
-    height = max(160, 60 + 26 * len(labels))
-    figure = _figure(traces, barmode="stack", height=height, hovermode="closest",
+    height = max(180, 90 + 26 * len(labels))
+    figure = _figure(traces, barmode="stack", height=height, hovermode="closest", margin=dict(l=50, r=20, t=30, b=40),
+                     legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0),
                      yaxis=dict(autorange="reversed", automargin=True), xaxis=dict(title=unit, rangemode="tozero"))
     table = Table(
         name=chart_id, title=title,
