@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from urllib.parse import urlencode
 
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -39,10 +40,10 @@ def never_raise(func):
     return wrapper
 
 
-def page(name: str, query: str = "", *args) -> str:
-    """The path of a dashboard page (empty when that page does not exist)."""
+def page(name: str, *args, **params) -> str:
+    """The path of a dashboard page with its query string (empty when that page does not exist)."""
     try:
-        return reverse(name, args=args) + (f"?{query}" if query else "")
+        return reverse(name, args=args) + (f"?{urlencode(params)}" if params else "")
     except NoReverseMatch:
         return ""
 
@@ -80,7 +81,7 @@ def audit_outcome(run: AuditRun, stalled: bool = False) -> None:
                           ["Error", error], ["Counts", _counts(run.counts)]],
                 "data": {"run": run.pk, "kind": run.kind, "error": error, "counts": run.counts},
             },
-            evidence_path=page("dash_blocklists" if run.kind == AuditRun.BLOCKLIST else "dash_dns", f"org={org.slug}"),
+            evidence_path=page("dash_blocklists" if run.kind == AuditRun.BLOCKLIST else "dash_dns", org=org.slug),
             now=run.finished,
         )
     elif run.status == AuditRun.SUCCEEDED:
@@ -163,7 +164,7 @@ def open_listing_alert(org, listing) -> None:
                      "meanings": meanings, "reason": listing.reason, "delist_url": delist,
                      "severity": blocklist.severity, "first_seen": listing.first_seen.isoformat()},
         },
-        evidence_path=page("dash_blocklists", f"org={org.slug}&target={target}"),
+        evidence_path=page("dash_blocklists", org=org.slug, target=target),
         now=listing.first_seen,
     )
 
@@ -244,7 +245,7 @@ def list_health(run: AuditRun) -> None:
                     "data": {"zone": blocklist.zone, "list": blocklist.name, "health": health.health,
                              "reason": health.reason},
                 },
-                evidence_path=page("dash_blocklists", f"org={org.slug}"),
+                evidence_path=page("dash_blocklists", org=org.slug),
                 now=run.finished or run.started,
             )
     # A list taken out of service no longer needs watching.
@@ -285,7 +286,7 @@ def dns_checks(run: AuditRun) -> None:
             old_status = previous.status if previous else None
         key = dns_key(change.target, change.check)
         label = check_label(change.check)
-        evidence = page("dash_dns", f"org={org.slug}&target={change.target}")
+        evidence = page("dash_dns", org=org.slug, target=change.target)
         if result.status in (DnsCheckResult.WARN, DnsCheckResult.FAIL) and old_status == DnsCheckResult.OK:
             core.open_alert(
                 org, Alert.DNS_CHECK, key,
@@ -390,7 +391,7 @@ def after_mailbox_pass(mailbox) -> None:
                 "data": {"mailbox": mailbox.pk, "label": mailbox.label(), "error": mailbox.last_error,
                          "consecutive_failures": mailbox.consecutive_failures},
             },
-            evidence_path=page("dash_reports", f"org={org.slug}"),
+            evidence_path=page("mailboxes") or page("dash_reports", org=org.slug),
         )
     elif mailbox.consecutive_failures == 0:
         core.resolve_alert(

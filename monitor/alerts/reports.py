@@ -35,10 +35,10 @@ def setting(name: str):
     return getattr(settings, name, DEFAULTS[name])
 
 
-def page(name: str, query: str = "", *args) -> str:
+def page(name: str, *args, **params) -> str:
     from monitor.alerts.evaluate import page as dashboard_page
 
-    return dashboard_page(name, query, *args)
+    return dashboard_page(name, *args, **params)
 
 
 def evaluate_all(org, now=None) -> None:
@@ -83,7 +83,7 @@ def dmarc_pass_rates(org, now) -> None:
                 title=f"[DMARC] {domain} pass rate {percent(rate)} (below {percent(threshold)}) over {WINDOW_DAYS} days",
                 details={"facts": facts, "data": {"domain": domain, "rate": round(rate, 2), "threshold": threshold,
                                                    "messages": messages, "dmarc_pass": passed, "since": str(start)}},
-                evidence_path=page("dash_domain", f"org={org.slug}", domain),
+                evidence_path=page("dash_domain", domain, org=org.slug),
             )
         else:
             core.resolve_alert(
@@ -175,7 +175,7 @@ def _open_source_alert(org, row, start) -> None:
             "data": {"domain": domain, "source_ip": source_ip, "service": service, "messages": row["messages"],
                      "dmarc_pass": row["passed"], "first_seen": str(first)},
         },
-        evidence_path=page("dash_source", f"org={org.slug}&domain={domain}", source_ip),
+        evidence_path=page("dash_source", source_ip, org=org.slug, domain=domain),
     )
 
 
@@ -214,7 +214,7 @@ def tls_failures(org, now) -> None:
                 details={"facts": facts, "data": {"domain": domain, "failed": failed, "sessions": sessions,
                                                    "share": round(share, 2), "threshold": threshold,
                                                    "result_types": {k["result_type"]: k["sessions"] for k in kinds}}},
-                evidence_path=page("dash_tls", f"org={org.slug}&domain={domain}"),
+                evidence_path=page("dash_tls", org=org.slug, domain=domain),
             )
         else:
             core.resolve_alert(
@@ -251,7 +251,7 @@ def silence(org, now) -> None:
                                        ["Alert after", f"{days} days without reports"],
                                        ["Check", "the rua= address of the DMARC record, the mailbox and its polling"]],
                              "data": {"domain": domain, "last_received": received.isoformat(), "days": days}},
-                    evidence_path=page("dash_reports", f"org={org.slug}&domain={domain}"),
+                    evidence_path=page("dash_reports", org=org.slug, domain=domain),
                 )
         else:
             alert = core.open_alerts(org, Alert.NO_REPORTS).filter(key=domain).first()
