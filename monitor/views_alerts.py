@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.core.validators import validate_email
+from django.db.models import Count, Q
 from django.shortcuts import redirect, render
 
 from monitor.access import get_scoped_or_404, org_for_editor, scoped, visible_orgs
@@ -16,7 +17,10 @@ PAGE_SIZE = 50
 
 def alert_list(request):
     orgs = visible_orgs(request.user)
-    alerts = scoped(Alert.objects.all(), request.user).select_related("organization")
+    alerts = (
+        scoped(Alert.objects.all(), request.user).select_related("organization")
+        .annotate(failed_deliveries=Count("notifications", filter=Q(notifications__status=Notification.FAILED)))
+    )
     org_slug = request.GET.get("org", "")
     if org_slug:
         alerts = alerts.filter(organization__slug=org_slug)

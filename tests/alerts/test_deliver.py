@@ -101,7 +101,9 @@ def test_it_records_a_permanent_refusal_and_shows_it(org, smtp, viewer_client):
 
     page = viewer_client.get(f"/alerts/{alert.pk}/").content.decode()
     assert "delivery failed" in page and "550 5.7.1 Delivery refused" in page
-    assert "1 notification could not be delivered" in viewer_client.get("/alerts/").content.decode()
+    listing_page = viewer_client.get("/alerts/").content.decode()
+    assert "1 notification could not be delivered" in listing_page
+    assert listing_page.count('<span class="status-fail">delivery failed</span>') == 1
 
 
 def test_it_gives_up_after_the_last_attempt(org, smtp):
