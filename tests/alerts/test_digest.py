@@ -72,7 +72,6 @@ def test_it_says_which_addresses_it_could_not_reach(org, viewer, smtp, capsys):
 def test_it_registers_its_schedules():
     from django_q.models import Schedule
 
-    from monitor.alerts import schedules as alert_schedules  # noqa: F401  (registers)
     from monitor.schedules import sync_schedules
 
     sync_schedules()

@@ -64,7 +64,6 @@ def test_it_delivers_on_the_minute_schedule(org, smtp, sync_worker):
     from django_q.models import Schedule
     from django_q.scheduler import scheduler
 
-    from monitor.alerts import schedules  # noqa: F401  (registers; MonitorConfig.ready imports it)
     from monitor.schedules import sync_schedules
 
     smtp.stop()
