@@ -136,7 +136,7 @@ class SourceTally:
         upsert(DailyRollup, ("organization_id", "domain", "source_ip", "day", "service", *DailyRollup.COUNTERS),
                conflict=("organization_id", "domain", "source_ip", "day"), increment=DailyRollup.COUNTERS,
                values=[(self.org_id, self.domain, source_ip, day.isoformat(), "", *figures)
-                       for (source_ip, day), figures in days.items()])
+                       for (source_ip, day), figures in sorted(days.items())])  # in index order: fewer page misses
 
     def finish(self) -> None:
         """Add what is left, then name the services of sources already looked up."""
