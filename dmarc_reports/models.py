@@ -16,6 +16,7 @@ report id, policy domain, period) holds even when two workers store the same rep
 """
 
 import gzip
+import io
 
 from django.conf import settings
 from django.db import models
@@ -61,6 +62,14 @@ class IncomingFile(models.Model):
         """The file exactly as received."""
         data = bytes(self.raw or b"")
         return gzip.decompress(data) if self.raw_encoding == self.GZIPPED else data
+
+    def raw_chunks(self, size: int = 1024 * 1024):
+        """The file exactly as received, in pieces (for a StreamingHttpResponse: a big XML is never whole)."""
+        stream = io.BytesIO(bytes(self.raw or b""))
+        if self.raw_encoding == self.GZIPPED:
+            stream = gzip.GzipFile(fileobj=stream)
+        while chunk := stream.read(size):
+            yield chunk
 
 
 class AggregateReport(models.Model):

@@ -91,7 +91,7 @@ def test_it_keeps_the_raw_file_to_download(org):
     plain.refresh_from_db()
     packed.refresh_from_db()
     assert plain.raw_encoding == IncomingFile.GZIPPED and gzip.decompress(bytes(plain.raw)) == xml
-    assert plain.raw_bytes() == xml
+    assert plain.raw_bytes() == xml and b"".join(plain.raw_chunks(size=100)) == xml
     assert packed.raw_encoding == IncomingFile.AS_SENT and packed.raw_bytes() == gz(xml)
 
 
