@@ -110,10 +110,18 @@ def test_it_shows_staff_only_their_organisations_reports_in_the_admin(client, st
 def test_it_shows_superusers_every_report_in_the_admin(client, org, other_org):
     from dmarc_reports.importing import import_file
 
-    import_file(tls_json(report_id="tls-theirs"), name="t.json", org=other_org, via="command")
+    tls = import_file(tls_json(report_id="tls-theirs"), name="t.json", org=other_org, via="command")
+    aggregate = import_file(aggregate_xml(ReportSpec()), name="a.xml", org=org, via="command")
     admin = get_user_model().objects.create_superuser("root", "root@example.test", "pw-for-root!")
     client.force_login(admin)
     assert "tls-theirs" in client.get("/admin/dmarc_reports/tlsreport/").content.decode()
+    pages = [f"/admin/dmarc_reports/tlsreport/{tls.results[0].report.pk}/change/",
+             f"/admin/dmarc_reports/aggregatereport/{aggregate.results[0].report.pk}/change/",
+             f"/admin/dmarc_reports/incomingfile/{aggregate.incoming.pk}/change/"]
+    for page in pages:
+        response = client.get(page)
+        assert response.status_code == 200, page
+    assert "acme.example" in client.get(pages[0]).content.decode()  # the policies, inline
 
 
 @pytest.mark.django_db(transaction=True)
