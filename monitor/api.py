@@ -72,12 +72,15 @@ def api_view(view):
             if wanted not in tables:
                 return refuse(404, f"No table {wanted!r} here; tables: {', '.join(tables)}")
             tables = {wanted: tables[wanted]}
-        return JsonResponse({
+        body = {
             "organization": org.slug,
             "filters": filters.describe(),
             "problems": filters.problems,
             "tables": {name: table.as_records() for name, table in tables.items()},
-        })
+        }
+        if "rows_total" in page.context:  # one report's rows come a page at a time
+            body["rows"] = {key: page.context[key] for key in ("rows_total", "offset", "limit", "next_offset")}
+        return JsonResponse(body)
 
     return wrapper
 
@@ -123,7 +126,8 @@ def reports(request, filters):
 
 @api_view
 def report(request, filters, pk):
-    return pages.report_page(filters, pk)
+    offset = request.GET.get("offset", "0")
+    return pages.report_page(filters, pk, int(offset) if offset.isdigit() else 0)
 
 
 @api_view

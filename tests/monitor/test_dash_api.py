@@ -69,3 +69,14 @@ def test_it_gives_a_token_only_its_own_organisations_data(client, org, other_org
 
 def test_it_is_read_only(client, org):
     assert client.post(reverse("api_overview"), **bearer(org)).status_code == 405
+
+
+def test_it_pages_a_reports_rows(client, org):
+    from tests.monitor.test_dash_data import add_report, today
+
+    report = add_report(org, "acme.example", today(), [(f"10.0.{n // 256}.{n % 256}", 1, "pass", "pass", []) for n in range(600)])
+    url = reverse("api_report", args=[report.pk])
+    first = client.get(url, **bearer(org)).json()
+    assert len(first["tables"]["rows"]) == 500 and first["rows"] == {"rows_total": 600, "offset": 0, "limit": 500, "next_offset": 500}
+    rest = client.get(url + "?offset=500", **bearer(org)).json()
+    assert len(rest["tables"]["rows"]) == 100 and rest["rows"]["next_offset"] is None
