@@ -70,6 +70,13 @@ def spec_for(blocklist: Blocklist) -> ListSpec:
     )
 
 
+def without_key(blocklist: Blocklist, text: str) -> str:
+    """A DNS error may quote the name asked: never show or store a list's key."""
+    if blocklist.key and text:
+        text = text.replace(blocklist.query_zone, blocklist.zone).replace(blocklist.key, "<key>")
+    return text
+
+
 def interleave(per_list: dict[int, list[str]], specs: dict[int, ListSpec]) -> list:
     """Jobs ordered target by target across lists, so no one zone's rate limit holds up the rest."""
     jobs = []
@@ -120,7 +127,7 @@ class BlocklistAudit:
         healthy = {list_id: targets for list_id, targets in per_list.items() if health[list_id][0] == OK}
         self.counts["lists_unhealthy"] = len(per_list) - len(healthy)
         self.counts["skipped"] = sum(len(t) for i, t in per_list.items() if i not in healthy)
-        self.run.beat(**self.summary())
+        self.run.beat(self.summary())
 
         jobs = interleave(healthy, specs)
         self.counts["planned"] = len(jobs)
@@ -130,7 +137,7 @@ class BlocklistAudit:
         }
         for batch in self.engine.stream(jobs):
             self.persist(batch, lists, open_listings)
-            self.run.beat(**self.summary())
+            self.run.beat(self.summary())
 
     def check_health(self, blocklists: list[Blocklist], specs: dict[int, ListSpec], with_ipv6: bool) -> dict:
         verdicts = {}
@@ -145,6 +152,7 @@ class BlocklistAudit:
         rows = []
         for blocklist in blocklists:
             state, reason = verdicts[blocklist.id]
+            reason = without_key(blocklist, reason)
             blocklist.health, blocklist.health_reason, blocklist.health_checked = state, reason[:300], now
             rows.append(ListHealth(run=self.run, blocklist=blocklist, health=state, reason=reason[:300]))
             self.emit({"zone": blocklist.zone, "health": state, "reason": reason})
@@ -161,6 +169,8 @@ class BlocklistAudit:
             status = verdict.status
             counts[status] += 1
             blocklist = lists[spec.id]
+            if blocklist.key:
+                verdict.reason = without_key(blocklist, verdict.reason)
             self.emit({"target": target, "zone": blocklist.zone, "status": status, "codes": verdict.codes,
                        "reason": verdict.reason})
             key = (spec.id, target)
@@ -204,11 +214,10 @@ def run_blocklist_audit(org, pools=None, trigger=AuditRun.SCHEDULE, emit=None, e
     try:
         audit.perform()
     except BaseException as exc:
-        run.counts = {**run.counts, **audit.summary()}  # (an "error" count cannot go through fail()'s kwargs)
-        run.fail(f"{type(exc).__name__}: {exc}"[:2000])
+        run.fail(f"{type(exc).__name__}: {exc}"[:2000], audit.summary())
         evaluate_alerts(run)
         raise
-    run.succeed(**audit.summary())
+    run.succeed(audit.summary())
     evaluate_alerts(run)
     return run
 

@@ -3,7 +3,7 @@
 import pytest
 
 from monitor.blocklists.answers import query_name, reverse_ip
-from monitor.blocklists.audit import run_blocklist_audit
+from monitor.blocklists.audit import run_blocklist_audit, without_key
 from monitor.models import AuditRun
 from monitor.models.blocklists import BlocklistResult, Listing, ListHealth
 
@@ -205,6 +205,8 @@ def test_it_needs_a_key_for_keyed_lists_and_uses_the_keyed_zone(bl_settings, cat
     run_blocklist_audit(org, emit=emitted)
     assert emitted.results()[("192.0.2.10", "zen.spamhaus.org")]["codes"] == ["127.0.0.3"]
     assert not any("s3cretkey" in str(record) for record in emitted), "the key never shows in output"
+    quoted = "The DNS query name does not exist: 2.0.0.127.s3cretkey.zen.dq.spamhaus.net."
+    assert without_key(zen, quoted) == "The DNS query name does not exist: 2.0.0.127.zen.spamhaus.org."
 
 
 def test_it_checks_only_the_pools_asked_for(bl_settings, org, other_org):
