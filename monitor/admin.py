@@ -31,3 +31,4 @@ class PoolAdmin(admin.ModelAdmin):
 
 from monitor.blocklists import admin as blocklists_admin  # noqa: E402,F401 (blocklists, runs, "Run now")
 from monitor import admin_dns  # noqa: E402,F401 (DNS audit verdicts)
+from monitor.alerts import admin as alerts_admin  # noqa: E402,F401 (alerts, notifications, subscriptions)

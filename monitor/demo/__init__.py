@@ -7,13 +7,14 @@ audits, alerts) when it is not there yet, and say what they did. They must be id
 from pathlib import Path
 
 from dmarc_reports.demo import load_report_history
+from monitor.alerts.demo import load_alert_history
 from monitor.blocklists.demo import load_demo_history as load_blocklist_history
 from monitor.dns_audit.demo import load_dns_history
 from monitor.inventory import load_inventory
 from monitor.models import Organization
 
 INVENTORY = Path(__file__).resolve().parent / "inventory.toml"
-DEMO_LOADERS: list = [load_report_history, load_blocklist_history, load_dns_history]
+DEMO_LOADERS: list = [load_report_history, load_blocklist_history, load_dns_history, load_alert_history]
 
 
 def load_demo() -> list[str]:

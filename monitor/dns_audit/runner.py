@@ -129,7 +129,7 @@ def run_dns_audit(org, pools=None, trigger: str = AuditRun.COMMAND, emit: Callab
         counts.update(domains=len(domains), addresses=len(addresses))
         if skipped:
             counts["skipped"] = skipped
-        run.beat(**counts)
+        run.beat(counts)
         pending: list[DnsCheckResult] = []
         last_beat = time.monotonic()
         workers = max(1, int(getattr(settings, "DNS_AUDIT_WORKERS", DEFAULT_WORKERS)))
@@ -145,14 +145,23 @@ def run_dns_audit(org, pools=None, trigger: str = AuditRun.COMMAND, emit: Callab
                 if len(pending) >= SAVE_EVERY or time.monotonic() - last_beat > BEAT_EVERY:
                     DnsCheckResult.objects.bulk_create(pending)
                     pending = []
-                    run.beat(**counts)
+                    run.beat(counts)
                     last_beat = time.monotonic()
         DnsCheckResult.objects.bulk_create(pending)
     except Exception as exc:
-        run.fail(f"{type(exc).__name__}: {exc}", **counts)
+        run.fail(f"{type(exc).__name__}: {exc}", counts)
+        evaluate_alerts(run)
         raise
-    run.succeed(**counts)
+    run.succeed(counts)
+    evaluate_alerts(run)
     return run
+
+
+def evaluate_alerts(run: AuditRun) -> None:
+    """Checks that got worse or better, changed records and a failed run become alerts (never raises)."""
+    from monitor.alerts.evaluate import after_dns_audit
+
+    after_dns_audit(run)
 
 
 def _result(run: AuditRun, verdict: Verdict, addresses_kind: bool) -> DnsCheckResult:

@@ -61,17 +61,17 @@ class AuditRun(models.Model):
         except IntegrityError:
             raise AuditAlreadyRunning(f"A {kind} audit of {org.slug} is already running.") from None
 
-    def beat(self, **counts):
+    def beat(self, counts: dict | None = None):
         """Record progress (and that the worker is alive)."""
         self.heartbeat = timezone.now()
         if counts:
             self.counts = {**self.counts, **counts}
         AuditRun.objects.filter(pk=self.pk).update(heartbeat=self.heartbeat, counts=self.counts)
 
-    def succeed(self, **counts):
+    def succeed(self, counts: dict | None = None):
         self._close(self.SUCCEEDED, counts=counts)
 
-    def fail(self, error: str, **counts):
+    def fail(self, error: str, counts: dict | None = None):
         self._close(self.FAILED, error=error, counts=counts)
 
     def _close(self, status, error="", counts=None):

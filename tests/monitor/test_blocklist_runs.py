@@ -27,7 +27,7 @@ def test_it_refuses_a_second_run_of_the_same_kind(org, other_org):
 
 def test_it_closes_a_stale_run_as_failed_before_starting(org):
     stale = AuditRun.start(org, AuditRun.BLOCKLIST)
-    stale.beat(listed=1)
+    stale.beat({"listed": 1})
     AuditRun.objects.filter(pk=stale.pk).update(heartbeat=timezone.now() - STALE_AFTER - timedelta(seconds=1))
 
     fresh = AuditRun.start(org, AuditRun.BLOCKLIST, trigger=AuditRun.MANUAL)
@@ -121,7 +121,7 @@ def test_it_closes_a_killed_workers_run_on_the_next_run(bl_settings, org):
     make_list(PLAIN)
     make_pool(org, "ip", "192.0.2.10")
     killed = AuditRun.start(org, AuditRun.BLOCKLIST)
-    killed.beat(listed=0, clean=3)
+    killed.beat({"listed": 0, "clean": 3})
     AuditRun.objects.filter(pk=killed.pk).update(heartbeat=timezone.now() - STALE_AFTER - timedelta(minutes=1))
 
     run = run_blocklist_audit(org)
