@@ -8,15 +8,19 @@ and renders them, or with ``?csv=<table>`` returns that table as CSV. Organisati
 from functools import wraps
 from urllib.parse import urlencode
 
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import content_disposition_header
+from django.views.decorators.http import require_POST
 
-from monitor.access import visible_orgs
+from monitor.access import org_for_viewer, visible_orgs
 from monitor.dashboards import pages, queries
 from monitor.dashboards.exports import csv_response, find_table
 from monitor.dashboards.filters import KEYS, PERIODS, normalise_source, parse_filters
 from monitor.models import Pool
+from monitor.models.orgs import new_api_token
 
 
 def dashboard_filters(request):
@@ -149,3 +153,21 @@ def dns(request, filters):
 @filtered
 def alerts(request, filters):
     return respond(request, "monitor/dash_alerts.html", filters, pages.alerts_page(filters), "alerts")
+
+
+def api_tokens(request):
+    """The JSON API: how to call it, and each organisation's token for its admins (who may also rotate it)."""
+    orgs = [{"org": org, "is_admin": org.is_admin(request.user)} for org in visible_orgs(request.user)]
+    base = request.build_absolute_uri("/api/v1/")
+    return render(request, "monitor/dash_api.html", {"orgs": orgs, "base": base, "nav_section": "api"})
+
+
+@require_POST
+def api_token_rotate(request, slug):
+    org = org_for_viewer(request.user, slug)  # 404 for strangers
+    if not org.is_admin(request.user):
+        raise PermissionDenied("Only the organisation's admins may change its API token.")
+    org.api_token = new_api_token()
+    org.save(update_fields=["api_token"])
+    messages.success(request, f"{org.name} has a new API token; the old one no longer works.")
+    return redirect("dash_api")

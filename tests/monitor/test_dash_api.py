@@ -80,3 +80,21 @@ def test_it_pages_a_reports_rows(client, org):
     assert len(first["tables"]["rows"]) == 500 and first["rows"] == {"rows_total": 600, "offset": 0, "limit": 500, "next_offset": 500}
     rest = client.get(url + "?offset=500", **bearer(org)).json()
     assert len(rest["tables"]["rows"]) == 100 and rest["rows"]["next_offset"] is None
+
+
+def test_it_shows_the_token_to_the_organisations_admins_only(client, org, viewer, django_user_model):
+    from monitor.models import Membership
+    from tests.conftest import make_member
+
+    admin = make_member(org, "ada", Membership.ADMIN)
+    client.force_login(viewer)
+    assert org.api_token not in client.get(reverse("dash_api")).content.decode()
+    assert client.post(reverse("dash_api_rotate", args=[org.slug])).status_code == 403
+    client.force_login(admin)
+    assert org.api_token in client.get(reverse("dash_api")).content.decode()
+    old = org.api_token
+    assert client.post(reverse("dash_api_rotate", args=[org.slug])).status_code == 302
+    org.refresh_from_db()
+    assert org.api_token != old
+    assert client.get(reverse("api_overview"), HTTP_AUTHORIZATION=f"Bearer {old}").status_code == 401
+    assert client.get(reverse("api_overview"), **bearer(org)).status_code == 200
