@@ -422,24 +422,28 @@ def in_ip_pool(filters, address: str) -> bool:
 
 
 def source_rows_by_report(filters, addresses: list[str]) -> dict[int, dict]:
-    """{report id: {messages, dmarc_pass}} of the rows of these addresses, found by the address index alone
-    (no join: the database must not walk the reports' rows instead), then kept to the period's reports."""
+    """{report id: {messages, dmarc_pass}} of these addresses' rows in the period's reports.
+
+    Report rows have no index on the address (it would slow every import), so the rows are read
+    through the period's reports (the report index): bounded by the period, not by all history.
+    Summed here rather than with GROUP BY, which can make the database walk the whole table.
+    """
     from dmarc_reports.models import AggregateReport, ReportRow
 
-    # Summed here, not with GROUP BY report_id: that lets SQLite walk the whole table in report order.
-    rows = (ReportRow.objects.filter(source_ip__in=addresses[:900]).order_by()  # a service's largest 900
-            .values_list("report_id", "count", "dkim", "spf")[:MAX_SOURCE_ROWS])
-    found: dict[int, dict] = {}
-    for report_id, count, dkim, spf in rows:
-        entry = found.setdefault(report_id, {"messages": 0, "dmarc_pass": 0})
-        entry["messages"] += count
-        if dkim == "pass" or spf == "pass":
-            entry["dmarc_pass"] += count
     start, end = period_bounds(filters)
-    in_scope = set(AggregateReport.objects.filter(
-        pk__in=list(found), organization__in=filters.org_ids, date_begin__gte=start, date_begin__lt=end
-    ).values_list("pk", flat=True)) if found else set()
-    return {pk: figures for pk, figures in found.items() if pk in in_scope}
+    report_ids = list(AggregateReport.objects.filter(
+        organization__in=filters.org_ids, date_begin__gte=start, date_begin__lt=end
+    ).values_list("pk", flat=True))
+    found: dict[int, dict] = {}
+    for chunk in range(0, len(report_ids), 500):
+        rows = (ReportRow.objects.filter(report_id__in=report_ids[chunk:chunk + 500], source_ip__in=addresses[:900])
+                .order_by().values_list("report_id", "count", "dkim", "spf")[:MAX_SOURCE_ROWS])
+        for report_id, count, dkim, spf in rows:
+            entry = found.setdefault(report_id, {"messages": 0, "dmarc_pass": 0})
+            entry["messages"] += count
+            if dkim == "pass" or spf == "pass":
+                entry["dmarc_pass"] += count
+    return found
 
 
 def source_reporters(filters, by_report: dict[int, dict]) -> list[dict]:
