@@ -236,3 +236,23 @@ def test_it_keeps_other_organisations_out(client, org, other_org, outsider):
     for name in ["dash_reports", "dash_tls", "dash_blocklists", "dash_dns", "dash_alerts"]:
         body = client.get(reverse(name)).content.decode()
         assert "acme.example" not in body and SES_IP not in body, name
+
+
+def test_it_exports_every_table_of_every_page(viewer_client, org):
+    data = build(org)
+    urls = [reverse("overview"), reverse("dash_domain", args=["acme.example"]), reverse("dash_source", args=[GOOGLE_IP]),
+            reverse("dash_reports"), reverse("dash_report", args=[data["reports"][0].pk]), reverse("dash_tls"),
+            reverse("dash_blocklists"), reverse("dash_dns"), reverse("dash_alerts")]
+    exported = 0
+    for url in urls:
+        response = viewer_client.get(url)
+        body = response.content.decode()
+        for table in response.context["page"].all_tables():
+            assert table.csv_url in body.replace("&amp;", "&"), (url, table.name)  # a link on the page
+            export = viewer_client.get(table.csv_url)
+            assert export.status_code == 200, (url, table.name)
+            lines = export.content.decode().splitlines()
+            assert lines[0].split(",")[0] == table.columns[0].label.split(",")[0]
+            assert len(lines) == len(table.rows) + 1, (url, table.name)
+            exported += 1
+    assert exported >= 30
