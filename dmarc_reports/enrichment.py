@@ -151,3 +151,12 @@ def enrich_reports(report_pks: list[int]) -> str:
     addresses = list(ReportRow.objects.filter(report_id__in=report_pks).values_list("source_ip", flat=True).distinct())
     counts = enrich_sources(addresses)
     return f"{len(addresses)} source(s): {counts['looked_up']} looked up, {counts['named']} named, {counts['failed']} failed"
+
+
+def enrich_recent_sources(days: int = 7) -> str:
+    """django-q2 task for a daily schedule: sources seen in the last ``days`` days whose look-up is stale
+    (older than ``SOURCE_HOST_MAX_AGE_DAYS``, or failed more than a day ago) are looked up again."""
+    since = timezone.now().date() - timedelta(days=days)
+    addresses = list(DailyRollup.objects.filter(day__gte=since).values_list("source_ip", flat=True).distinct())
+    counts = enrich_sources(addresses)
+    return f"{len(addresses)} recent source(s): {counts['looked_up']} looked up, {counts['named']} named, {counts['failed']} failed"

@@ -121,3 +121,19 @@ def test_it_queues_the_look_up_without_waiting_for_it(org, reverse_dns, monkeypa
     import_file(aggregate_xml(ReportSpec(rows=rows)), name="r.xml", org=org, via="upload")
     assert SourceHost.objects.get(ip="198.51.100.1").service == "SendGrid"
     assert DailyRollup.objects.get().service == "SendGrid"
+
+
+def test_it_refreshes_recent_sources_whose_look_up_is_stale(org, reverse_dns):
+    from datetime import datetime, timezone as tz
+
+    from dmarc_reports.enrichment import enrich_recent_sources
+
+    today = timezone.now().date()
+    begin = datetime(today.year, today.month, today.day, tzinfo=tz.utc) - timedelta(days=2)
+    spec = ReportSpec(rows=[RowSpec(source_ip="198.51.100.2")], begin=begin, end=begin + timedelta(days=1))
+    import_file(aggregate_xml(spec), name="r.xml", org=org, via="command", enrich=False)
+    SourceHost.objects.create(ip="198.51.100.2", ptr="old.example", looked_up=timezone.now() - timedelta(days=40))
+
+    assert enrich_recent_sources(days=7).startswith("1 recent source(s): 1 looked up, 1 named")
+    assert SourceHost.objects.get(ip="198.51.100.2").service == "Google"
+    assert enrich_recent_sources(days=7).startswith("1 recent source(s): 0 looked up")
