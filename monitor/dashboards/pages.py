@@ -608,15 +608,17 @@ def source_page(filters, kind: str, key: str) -> Page | None:
         [{"begin": report.date_begin, "reporter": report.org_name, "domain": report.domain, "report_id": report.report_id,
           "url": reverse("dash_report", args=[report.pk]), "messages": n}
          for report, n in queries.source_reports(filters, by_report)],
-        empty="No report in this period mentions it.", note="the 100 newest",
+        empty="No report in this period mentions it.",
     )
+    if len(reports_table.rows) >= 100:
+        reports_table.note = "the 100 newest"
     host = hosts.get(key) if kind == "ip" else None
     listings = [] if kind != "ip" else list(
         queries.Listing.objects.filter(organization__in=filters.orgs, target=key, cleared__isnull=True).select_related("blocklist")
     )
     return Page(
         charts=[volume_chart, rates_chart], tables=[domains_table, addresses_table, reporters_table, reports_table],
-        context={"host": host, "listings": listings, "total": sums_row({k: sum(series(k)) for k in ("messages", "dmarc_pass", "dkim_pass", "spf_pass")})},
+        context={"host": host, "listings": listings, "display_name": queries.service_name(key) if kind != "ip" else key, "total": sums_row({k: sum(series(k)) for k in ("messages", "dmarc_pass", "dkim_pass", "spf_pass")})},
     )
 
 

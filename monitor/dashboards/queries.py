@@ -315,6 +315,13 @@ def source_hosts(addresses) -> dict[str, object]:
     return found
 
 
+def service_name(service: str) -> str:
+    """The service as reverse DNS spells it ("Amazon SES" for "amazon ses")."""
+    from dmarc_reports.models import SourceHost
+
+    return SourceHost.objects.filter(service__iexact=service).values_list("service", flat=True).first() or service
+
+
 def service_addresses(service: str) -> list[str]:
     from dmarc_reports.models import SourceHost
 
