@@ -7,6 +7,7 @@ from django.urls import NoReverseMatch, reverse
 from dmarc_reports.importing import import_file
 from dmarc_reports.models import IncomingFile
 from monitor.access import org_for_editor, scoped
+from monitor.alerts.evaluate import after_import
 from monitor.models import Organization
 
 RECENT = 20
@@ -28,6 +29,8 @@ def upload(request):
             outcome = import_file(upload, name=upload.name, org=org, via="upload", user=request.user)
             outcomes.append({"name": upload.name, "status": outcome.status, "results": outcome.results,
                              "incoming": outcome.incoming})
+        if any(outcome["status"] == "imported" for outcome in outcomes):
+            after_import(org)
     recent = (scoped(IncomingFile.objects.all(), request.user)
               .filter(organization__in=orgs).select_related("organization")[:RECENT])
     return render(request, "dmarc_reports/upload.html", {

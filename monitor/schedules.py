@@ -17,6 +17,7 @@ PER_ORGANISATION = [
 ]
 GLOBAL = [
     "monitor.alerts.schedules.alert_schedules",  # alert delivery, evaluation, weekly digest
+    "monitor.schedules.maintenance_schedules",  # reverse DNS of recent report sources
 ]
 
 
@@ -49,3 +50,8 @@ def audit_schedules(org):
     yield f"audit-blocklist-{org.slug}", "monitor.tasks.run_blocklist_audit", org.blocklist_cron, {"org_id": org.id}
     yield f"audit-dns-{org.slug}", "monitor.tasks.run_dns_audit", org.dns_cron, {"org_id": org.id}
 
+
+
+def maintenance_schedules():
+    """Refresh the reverse DNS of sources seen in the last week (new ones are looked up at import)."""
+    yield "enrich-recent-sources", "dmarc_reports.enrichment.enrich_recent_sources", "30 2 * * *", {}

@@ -16,6 +16,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
 from dmarc_reports.importing import import_file, queue_enrichment
+from monitor.alerts.evaluate import after_import
 from monitor.models import Organization
 
 SQLITE_CACHE_KIB = 16 * 1024
@@ -86,6 +87,7 @@ class Command(BaseCommand):
         progress = Progress(len(files))
         totals = {"imported": 0, "duplicate": 0, "rejected": 0}
         report_pks = []
+        orgs_with_news = {}
         unreadable = 0
         for done, (label, path) in enumerate(files, start=1):
             progress.update(done - 1, label)
@@ -98,8 +100,10 @@ class Command(BaseCommand):
                 continue
             for result in outcome.results:
                 totals[result.status] += 1
-                if result.status == "imported" and result.kind == "aggregate":
-                    report_pks.append(result.report.pk)
+                if result.status == "imported":
+                    orgs_with_news[result.org.pk] = result.org
+                    if result.kind == "aggregate":
+                        report_pks.append(result.report.pk)
             if json:
                 for line in outcome.as_json_lines(label):
                     self.stdout.write(_dumps(line))
@@ -108,6 +112,8 @@ class Command(BaseCommand):
         progress.update(len(files), "")
         progress.close()
         queue_enrichment(report_pks)
+        for organization in orgs_with_news.values():
+            after_import(organization)
         if not json:
             self.stdout.write(f"{len(files)} file(s): {totals['imported']} report(s) imported, "
                               f"{totals['duplicate']} duplicate(s), {totals['rejected']} rejected")
