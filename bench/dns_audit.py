@@ -66,7 +66,7 @@ def main(domains: int = 40):
     from django.conf import settings
 
     from monitor.dns_audit import audit_address, audit_domain
-    from monitor.dns_audit.runner import DEFAULT_WORKERS, clear_checkdmarc_caches
+    from monitor.dns_audit.runner import clear_checkdmarc_caches
 
     addresses = domains
     with tempfile.TemporaryDirectory() as zone_dir:
@@ -79,7 +79,7 @@ def main(domains: int = 40):
             settings.MTA_STS_PORT = 9  # no policy server: the few domains with _mta-sts would fail fast
             names = [f"d{i}.bench-dns.test" for i in range(domains)]
             ips = [f"203.0.113.{i}" for i in range(1, addresses + 1)]
-            for workers in (1, 4, DEFAULT_WORKERS, 16):
+            for workers in (1, 4, settings.DNS_AUDIT_WORKERS, 16):
                 clear_checkdmarc_caches()
                 started = time.perf_counter()
                 with ThreadPoolExecutor(workers) as pool:

@@ -101,7 +101,7 @@ def run_coroutine(coroutine):
 def stale(addresses: list[str], now=None) -> list[str]:
     """The addresses never looked up, looked up too long ago, or whose last look-up failed a while ago."""
     now = now or timezone.now()
-    max_age = timedelta(days=getattr(settings, "SOURCE_HOST_MAX_AGE_DAYS", 30))
+    max_age = timedelta(days=settings.SOURCE_HOST_MAX_AGE_DAYS)
     fresh = set()
     for start in range(0, len(addresses), CHUNK):
         fresh.update(SourceHost.objects.filter(ip__in=addresses[start:start + CHUNK], looked_up__gte=now - max_age)
@@ -116,7 +116,7 @@ def enrich_sources(addresses, force: bool = False) -> dict:
     todo = addresses if force else stale(addresses)
     if not todo:
         return {"looked_up": 0, "named": 0, "failed": 0}
-    answers = run_coroutine(lookup_all(todo, getattr(settings, "ENRICH_CONCURRENCY", 50)))
+    answers = run_coroutine(lookup_all(todo, settings.ENRICH_CONCURRENCY))
     now = timezone.now()
     hosts = [SourceHost(ip=address, ptr=ptr, service=service_for(ptr) if ptr else "", looked_up=now, error=error[:255])
              for address, (ptr, error) in answers.items()]

@@ -32,12 +32,11 @@ from monitor import schedules
 log = logging.getLogger(__name__)
 
 MAX_ERRORS_IN_A_ROW = 3
-POLL_CRON = "*/15 * * * *"
 CONNECTION_ERRORS = (ImapError, imaplib.IMAP4.error, OSError, EOFError)  # see ``imap.describe``
 
 
 def max_message_bytes() -> int:
-    return getattr(settings, "MAILBOX_MAX_MESSAGE_BYTES", 64 * 1024 * 1024)
+    return settings.MAILBOX_MAX_MESSAGE_BYTES
 
 
 @dataclass
@@ -181,7 +180,7 @@ def poll_mailboxes(org_id: int) -> str:
 def mailbox_schedules(org):
     """One schedule per organisation that has an enabled mailbox (none otherwise: no idle tasks)."""
     if org.mailboxes.filter(enabled=True).exists():
-        cron = getattr(settings, "MAILBOX_POLL_CRON", POLL_CRON)
+        cron = settings.MAILBOX_POLL_CRON
         yield f"mailboxes:{org.slug}", "dmarc_reports.mailbox_fetch.poll_mailboxes", cron, {"org_id": org.pk}
 
 

@@ -32,18 +32,6 @@ from monitor.models import Organization, Pool
 from monitor.models.pools import normalise_domain
 
 GZIP, JSON = "application/tlsrpt+gzip", "application/tlsrpt+json"
-DEFAULTS = {
-    "TLSRPT_MAX_BYTES": 1024 * 1024,
-    "TLSRPT_MAX_JSON_BYTES": 4 * 1024 * 1024,
-    "TLSRPT_RATE_BURST": 20,
-    "TLSRPT_RATE_PER_HOUR": 60,
-}
-
-
-def setting(name):
-    return getattr(settings, name, DEFAULTS[name])
-
-
 def refuse(status: int, error: str, **headers) -> JsonResponse:
     response = JsonResponse({"status": "rejected", "error": error}, status=status)
     for name, value in headers.items():
@@ -73,7 +61,7 @@ def bucket_key(address: str) -> str:
 def receive_tls_report(request, slug):
     address = client_address(request)
     allowed, retry_after = ratelimit.take(
-        f"tlsrpt:{bucket_key(address)}", capacity=setting("TLSRPT_RATE_BURST"), per_hour=setting("TLSRPT_RATE_PER_HOUR")
+        f"tlsrpt:{bucket_key(address)}", capacity=settings.TLSRPT_RATE_BURST, per_hour=settings.TLSRPT_RATE_PER_HOUR
     )
     if not allowed:
         return refuse(429, "Too many reports from this address; try again later.", Retry_After=retry_after)
@@ -85,7 +73,7 @@ def receive_tls_report(request, slug):
     if request.content_type not in (GZIP, JSON):
         return refuse(415, f"Content-Type must be {GZIP} or {JSON}.")
 
-    max_bytes = setting("TLSRPT_MAX_BYTES")
+    max_bytes = settings.TLSRPT_MAX_BYTES
     declared = request.META.get("CONTENT_LENGTH") or "0"
     if not declared.isdigit() or int(declared) > max_bytes:
         return refuse(413, f"The report is over {human_size(max_bytes)}.")
@@ -93,7 +81,7 @@ def receive_tls_report(request, slug):
     if len(body) > max_bytes:
         return refuse(413, f"The report is over {human_size(max_bytes)}.")
 
-    max_json = setting("TLSRPT_MAX_JSON_BYTES")
+    max_json = settings.TLSRPT_MAX_JSON_BYTES
     try:
         data = gunzip(body, max_json) if request.content_type == GZIP else body
         report = parse_tls(data, Limits(max_json_bytes=max_json))

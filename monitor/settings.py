@@ -129,6 +129,32 @@ INGEST_MAX_BYTES = config.env_int("INGEST_MAX_BYTES", 256 * 1024 * 1024)
 INGEST_MAX_MEMBERS = config.env_int("INGEST_MAX_MEMBERS", 1000)
 DATA_UPLOAD_MAX_NUMBER_FILES = 1000
 
+# Blocklist audits: questions in flight, per-list rate limit (questions/s, burst), retries of a timeout,
+# and the most addresses one pool member (a CIDR range) may expand to (1,024: a /22).
+BLOCKLIST_IN_FLIGHT = config.env_int("BLOCKLIST_IN_FLIGHT", 200)
+BLOCKLIST_RATE = float(config.env_int("BLOCKLIST_RATE", 200))
+BLOCKLIST_BURST = config.env_int("BLOCKLIST_BURST", 100)
+BLOCKLIST_RETRIES = config.env_int("BLOCKLIST_RETRIES", 1)
+BLOCKLIST_MAX_ADDRESSES = config.env_int("BLOCKLIST_MAX_ADDRESSES", 1024)
+
+# DNS audits: domains audited at once; the MTA-STS policy fetch (port, CA bundle, timeout).
+DNS_AUDIT_WORKERS = config.env_int("DNS_AUDIT_WORKERS", 8)
+MTA_STS_PORT = config.env_int("MTA_STS_PORT", 443)
+MTA_STS_CA_FILE = os.environ.get("MTA_STS_CA_FILE") or None
+MTA_STS_TIMEOUT = config.env_int("MTA_STS_TIMEOUT", 10)
+
+# Reverse DNS of report sources: questions in flight, and how long an answer is kept.
+ENRICH_CONCURRENCY = config.env_int("ENRICH_CONCURRENCY", 50)
+SOURCE_HOST_MAX_AGE_DAYS = config.env_int("SOURCE_HOST_MAX_AGE_DAYS", 30)
+
+# Alerts: when they are evaluated and the digest is sent; the volumes below which a rate means nothing.
+ALERT_EVALUATE_CRON = os.environ.get("ALERT_EVALUATE_CRON", "17 * * * *")
+DIGEST_CRON = os.environ.get("DIGEST_CRON", "0 7 * * 1")
+ALERT_MIN_DMARC_MESSAGES = config.env_int("ALERT_MIN_DMARC_MESSAGES", 100)
+ALERT_MIN_SOURCE_FAILURES = config.env_int("ALERT_MIN_SOURCE_FAILURES", 50)
+ALERT_MIN_SOURCE_FAILURE_SHARE = float(config.env_int("ALERT_MIN_SOURCE_FAILURE_SHARE", 50))
+ALERT_MIN_TLS_SESSIONS = config.env_int("ALERT_MIN_TLS_SESSIONS", 100)
+
 # Mailbox polling and TLS reports over HTTPS (issue: hands-free ingestion).
 MAILBOX_POLL_CRON = os.environ.get("MAILBOX_POLL_CRON", "*/15 * * * *")
 MAILBOX_MAX_MESSAGE_BYTES = config.env_int("MAILBOX_MAX_MESSAGE_BYTES", 64 * 1024 * 1024)

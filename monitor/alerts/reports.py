@@ -23,17 +23,6 @@ WINDOW_DAYS = 7  # pass rates and TLS failure shares are over the last 7 days of
 NEW_SOURCE_LOOKBACK_DAYS = 30  # a source is "new" if it sent nothing for the domain in the 30 days before
 SILENCE_LOOKBACK_DAYS = 30  # "used to arrive": a report within this many days before the silence began
 
-DEFAULTS = {
-    "ALERT_MIN_DMARC_MESSAGES": 100,  # a 7-day pass rate needs this many messages to mean something
-    "ALERT_MIN_SOURCE_FAILURES": 50,  # a new source must fail DMARC for this many messages...
-    "ALERT_MIN_SOURCE_FAILURE_SHARE": 50.0,  # ...and for at least this share (%) of its messages
-    "ALERT_MIN_TLS_SESSIONS": 100,  # a TLS failure share needs this many sessions
-}
-
-
-def setting(name: str):
-    return getattr(settings, name, DEFAULTS[name])
-
 
 def page(name: str, *args, **params) -> str:
     from monitor.alerts.evaluate import page as dashboard_page
@@ -60,7 +49,7 @@ def dmarc_pass_rates(org, now) -> None:
     from dmarc_reports.models import DailyRollup
 
     threshold = org.dmarc_pass_threshold
-    minimum = setting("ALERT_MIN_DMARC_MESSAGES")
+    minimum = settings.ALERT_MIN_DMARC_MESSAGES  # fewer messages: the rate means nothing
     start = window_start(now)
     totals = (
         DailyRollup.objects.filter(organization=org, day__gte=start, day__lte=now.date())
@@ -119,7 +108,7 @@ def failing_sources(org, now) -> None:
 
     start = window_start(now)
     lookback = start - timedelta(days=NEW_SOURCE_LOOKBACK_DAYS)
-    minimum, share = setting("ALERT_MIN_SOURCE_FAILURES"), setting("ALERT_MIN_SOURCE_FAILURE_SHARE")
+    minimum, share = settings.ALERT_MIN_SOURCE_FAILURES, settings.ALERT_MIN_SOURCE_FAILURE_SHARE
     recent = (
         DailyRollup.objects.filter(organization=org, day__gte=start, day__lte=now.date())
         .values("domain", "source_ip")
@@ -186,7 +175,7 @@ def tls_failures(org, now) -> None:
     from dmarc_reports.models import TlsDailyRollup, TlsFailureDailyRollup
 
     threshold = org.tls_failure_threshold
-    minimum = setting("ALERT_MIN_TLS_SESSIONS")
+    minimum = settings.ALERT_MIN_TLS_SESSIONS
     start = window_start(now)
     totals = (
         TlsDailyRollup.objects.filter(organization=org, day__gte=start, day__lte=now.date()).exclude(domain="")

@@ -20,19 +20,20 @@ from __future__ import annotations
 import ipaddress
 from collections import Counter
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from monitor.blocklists.answers import CLEAN, LISTED, OK, UNUSABLE, ListSpec, is_ipv6
-from monitor.blocklists.engine import DEFAULT_BURST, DEFAULT_RATE, Engine, setting
+from monitor.blocklists.engine import Engine
 from monitor.models import AuditRun
 from monitor.models.blocklists import Blocklist, BlocklistResult, Listing, ListHealth
-from monitor.models.pools import DEFAULT_MAX_ADDRESSES, Pool
+from monitor.models.pools import Pool
 
 
 def collect_targets(org, pools=None) -> tuple[list[str], list[str], list[str]]:
     """(addresses, domains, warnings) of the pools (all the organisation's when ``pools`` is None)."""
-    cap = setting("BLOCKLIST_MAX_ADDRESSES", DEFAULT_MAX_ADDRESSES)
+    cap = settings.BLOCKLIST_MAX_ADDRESSES
     if pools is None:
         pools = org.pools.all()
     pools = Pool.objects.filter(pk__in=[p.pk for p in pools], organization=org).prefetch_related("members")
@@ -62,8 +63,8 @@ def spec_for(blocklist: Blocklist) -> ListSpec:
         codes=blocklist.codes,
         bitmask=blocklist.bitmask,
         error_codes=blocklist.error_codes,
-        rate=setting("BLOCKLIST_RATE", DEFAULT_RATE) if blocklist.rate is None else blocklist.rate,
-        burst=setting("BLOCKLIST_BURST", DEFAULT_BURST) if blocklist.burst is None else blocklist.burst,
+        rate=settings.BLOCKLIST_RATE if blocklist.rate is None else blocklist.rate,
+        burst=settings.BLOCKLIST_BURST if blocklist.burst is None else blocklist.burst,
         test_listed=blocklist.test_listed,
         test_unlisted=blocklist.test_unlisted,
         name=blocklist.name,

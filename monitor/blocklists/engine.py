@@ -36,16 +36,8 @@ from monitor.blocklists.answers import (
 )
 from monitor.dns import async_resolver
 
-DEFAULT_IN_FLIGHT = 200
-DEFAULT_RATE = 200.0  # questions per second per zone
-DEFAULT_BURST = 100
-DEFAULT_RETRIES = 1  # a timeout is asked again this many times before it counts as an error
 
 RCODE_WORDS = ("SERVFAIL", "REFUSED", "NOTIMP", "FORMERR", "NOTAUTH", "YXDOMAIN")
-
-
-def setting(name, default):
-    return getattr(settings, name, default)
 
 
 class TokenBucket:
@@ -76,8 +68,8 @@ class Engine:
     def __init__(self, in_flight: int | None = None, retries: int | None = None, timeout: float | None = None,
                  batch_size: int = 1000):
         self.batch_size = batch_size  # results handed back (and persisted) at a time
-        self.in_flight = in_flight or setting("BLOCKLIST_IN_FLIGHT", DEFAULT_IN_FLIGHT)
-        self.retries = setting("BLOCKLIST_RETRIES", DEFAULT_RETRIES) if retries is None else retries
+        self.in_flight = in_flight or settings.BLOCKLIST_IN_FLIGHT
+        self.retries = settings.BLOCKLIST_RETRIES if retries is None else retries
         self.resolver = async_resolver(timeout)
         self.stats = {"questions": 0, "retries": 0}
         self._stop = threading.Event()

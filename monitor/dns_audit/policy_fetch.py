@@ -49,7 +49,7 @@ class _ConnectionTo(http.client.HTTPSConnection):
 
 
 def tls_context() -> ssl.SSLContext:
-    cafile = getattr(settings, "MTA_STS_CA_FILE", None) or None
+    cafile = settings.MTA_STS_CA_FILE
     context = ssl.create_default_context(cafile=cafile)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     return context
@@ -57,8 +57,8 @@ def tls_context() -> ssl.SSLContext:
 
 def fetch_policy(domain: str, lookups: Lookups) -> FetchedPolicy:
     host = f"mta-sts.{domain}"
-    port = int(getattr(settings, "MTA_STS_PORT", 443))
-    timeout = float(getattr(settings, "MTA_STS_TIMEOUT", 10))
+    port = settings.MTA_STS_PORT
+    timeout = settings.MTA_STS_TIMEOUT
     url = f"https://{host}{POLICY_PATH}"
     addresses, answers = lookups.addresses(host)
     failed = [a for a in answers if not a.ok]

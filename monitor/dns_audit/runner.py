@@ -30,7 +30,6 @@ from monitor.models import AuditRun, DnsCheckResult, Pool
 logger = logging.getLogger(__name__)
 
 DOMAIN_CHECKS = ["spf", "dmarc", "mx", "mta_sts", "tls_rpt", "bimi", "dnssec"]
-DEFAULT_WORKERS = 8  # I/O-bound: threads wait on DNS answers (see bench/dns_audit.py)
 SAVE_EVERY = 200  # results written per batch (a run that dies keeps what it saved)
 BEAT_EVERY = 30  # seconds: well inside AuditRun's STALE_AFTER, even when targets are slow
 
@@ -132,7 +131,7 @@ def run_dns_audit(org, pools=None, trigger: str = AuditRun.COMMAND, emit: Callab
         run.beat(counts)
         pending: list[DnsCheckResult] = []
         last_beat = time.monotonic()
-        workers = max(1, int(getattr(settings, "DNS_AUDIT_WORKERS", DEFAULT_WORKERS)))
+        workers = max(1, settings.DNS_AUDIT_WORKERS)
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dns-audit") as pool:
             futures = [pool.submit(audit_domain, domain, selectors) for domain, selectors in domains.items()]
             futures += [pool.submit(audit_address, address) for address in addresses]
