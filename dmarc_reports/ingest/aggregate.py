@@ -32,6 +32,7 @@ Absent texts are ``""``; absent numbers (``pct``) are ``None``. Datetimes are aw
 import functools
 import ipaddress
 import re
+import socket
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -55,6 +56,8 @@ SPF_SCOPES = {"mfrom", "helo"}
 REASON_TYPES = {"forwarded", "sampled_out", "trusted_forwarder", "mailing_list", "local_policy",
                 "other", "policy_test_mode"}
 MAX_COUNT = 2**63 - 1
+COUNT = re.compile(r"\+?\d{1,19}")
+HEX_AND_COLONS = re.compile(r"[0-9A-Fa-f:]+")
 MAX_WARNINGS = 100
 PROLOG_LIMIT = 65536
 
@@ -77,8 +80,7 @@ class SpfResult(NamedTuple):
     result: str
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(NamedTuple):
     source_ip: str  # normalised (IPv4-mapped IPv6 becomes IPv4)
     count: int
     disposition: str
@@ -239,9 +241,17 @@ class Reader:
     Each element is complete when yielded and cleared afterwards. Reads strictly first; on a
     syntax error that is not truncation or excessive depth, reads again in recovery mode,
     skipping what was already yielded, and notes a warning.
+
+    A plain report (well-formed, ``<feedback>`` as its root) is read with libxml2 handing over
+    only the ends of the elements wanted, the rest staying in C (``_parse_plain``); anything
+    else, and recovery mode, is read element by element (``_parse_each``). Both enforce the
+    limits: no part of the report with more than ``max_elements_per_record`` elements or deeper
+    than ``max_xml_depth``, and never more than one part (plus one chunk read) in memory.
     """
 
     WANTED = {"report_metadata", "policy_published", "version", "record"}
+    CHUNK = 8192  # bytes fed to the parser at a time (see _parse_plain)
+    PLAIN_WITHIN = 256 * 1024  # a plain report's first part ends within this many bytes (else: general way)
 
     def __init__(self, stream: BinaryIO, limits: Limits, notes: Notes):
         self.stream = stream
@@ -283,6 +293,102 @@ class Reader:
                         "a DMARC report needs about 5")
 
     def _parse(self, recover: bool):
+        return self._parse_each(recover=True) if recover else self._parse_plain()
+
+    def _parse_plain(self):
+        """The parts of a plain report (``<feedback>`` at the top), read with libxml2 reporting only
+        the ends of the parts wanted. Each part is handed out once checked and once the next part
+        has started (or the document ended), as ``_parse_each`` does; then it is dropped. libxml2
+        is fed CHUNK bytes at a time and between chunks the parts not wanted are checked and
+        dropped and the part being read is counted, so a hostile part is refused before it grows
+        large (a chunk holds at most CHUNK / 4 elements: ``<a/>``). Any other document is read
+        by ``_parse_each`` from the start."""
+        parser = etree.XMLPullParser(
+            events=("end",), tag=[f"{{*}}{name}" for name in self.WANTED], resolve_entities=False,
+            no_network=True, load_dtd=False, huge_tree=False, recover=False, remove_comments=True,
+            remove_pis=True,
+        )
+        events = parser.read_events()
+        root = pending = error = None
+        ready = []  # parts complete, with a part after them started
+        fed, plain = 0, True
+        while True:
+            chunk = self.stream.read(self.CHUNK)
+            fed += len(chunk)
+            try:
+                if chunk:
+                    parser.feed(chunk)
+                else:
+                    parser.close()
+            except etree.XMLSyntaxError as syntax_error:
+                error = syntax_error
+            for _, element in events:
+                if root is None and (root := self._plain_root(element)) is None:
+                    plain = False
+                    break
+                if element.getparent() is root and (name := self._wanted(element.tag)):
+                    if pending is not None:
+                        ready.append(pending)
+                    pending = name, element
+            if root is None:
+                if plain and error is None and chunk and fed <= self.PLAIN_WITHIN:
+                    continue
+                self.stream.seek(self.start)  # nothing handed out yet: read it the general way
+                yield from self._parse_each(recover=False)
+                return
+            if pending is not None and (pending[1] is not root[-1] or not (chunk or error)):
+                ready.append(pending)
+                pending = None
+            for name, part in ready:
+                while root[0] is not part:  # parts not wanted, before this one
+                    self._check_part(root[0])
+                    del root[0]
+                self._check_part(part)
+                yield name, part
+                part.clear()
+                del root[0]
+            ready.clear()
+            if error is not None:
+                raise error
+            parts = root[:]
+            for part in parts[:-1] if chunk else parts:  # parts not wanted, complete: check them, let them go
+                self._check_part(part)
+                root.remove(part)
+            if not chunk:
+                return
+            if parts:
+                self._check_part(parts[-1], depth=False)  # the part being read, as far as it goes
+
+    def _wanted(self, tag: str) -> str | None:
+        if self.namespace_prefix and tag.startswith(self.namespace_prefix):
+            tag = tag[len(self.namespace_prefix):]
+        return tag if tag in self.WANTED else None
+
+    def _plain_root(self, element):
+        """The document's root, if it is <feedback> (the document is then plain so far), else None."""
+        root = element.getroottree().getroot()
+        namespace, name = _split_tag(root.tag)
+        if name != "feedback":
+            return None
+        if root.getroottree().docinfo.doctype:
+            raise Rejected("XML with a DOCTYPE is refused (entities and external references are never read)")
+        self.namespace_prefix = f"{{{namespace}}}" if namespace else ""
+        return root
+
+    def _check_part(self, part, depth: bool = True) -> None:
+        """Refuse a part of the report (a child of <feedback>, at depth 2) that is too big or too
+        deep; its depth is only looked at when it holds enough elements to be too deep."""
+        if not len(part):
+            return
+        max_elements = self.limits.max_elements_per_record
+        elements = int(_count_descendants(part))
+        if elements > max_elements:
+            raise Rejected(f"A part of the report holds more than {max_elements} elements; "
+                           "it is refused as hostile")
+        if depth and elements >= self.limits.max_xml_depth - 1 and _deeper_than(self.limits.max_xml_depth - 1)(part):
+            raise self._too_deep()
+
+    def _parse_each(self, recover: bool):
         """Top-level children are handed out once the next one starts (or the document ends):
         in recovery mode libxml2's end events can be missing, but the tree is always right."""
         events = etree.iterparse(
@@ -350,6 +456,15 @@ class Reader:
         raise Rejected(f"Not a DMARC aggregate report: the XML document is <{outer}>, not <feedback>")
 
 
+_count_descendants = etree.XPath("count(descendant::*)")
+
+
+@functools.lru_cache(maxsize=8)
+def _deeper_than(levels: int):
+    """Whether an element has descendants ``levels`` levels below it (an XPath made once)."""
+    return etree.XPath("boolean(" + "/".join(["*"] * max(levels, 1)) + ")")
+
+
 def _split_tag(tag) -> tuple[str, str]:
     """(namespace, local name) of a tag, also for prefixes never declared (recovery mode)."""
     if not isinstance(tag, str):
@@ -366,20 +481,41 @@ def _message(error: etree.XMLSyntaxError) -> str:
 
 # Step 3: elements to values -------------------------------------------------------------------
 
-def _index(element, prefix: str) -> dict:
-    """Children by local name, for elements in the report's namespace or in none."""
+class LocalNames(dict):
+    """Tag -> local name, for elements in the report's namespace or in none (None for any other:
+    foreign namespaces, comments). A report uses a handful of tags: each is worked out once."""
+
+    LIMIT = 1000  # a hostile report may invent many tags: beyond this they are not remembered
+
+    def __init__(self, prefix: str):
+        super().__init__()
+        self.prefix = prefix
+
+    def __missing__(self, tag):
+        name = None
+        if isinstance(tag, str):
+            if tag[0] != "{":
+                name = tag
+            elif self.prefix and tag.startswith(self.prefix):
+                name = tag[len(self.prefix):]
+        if len(self) < self.LIMIT:
+            self[tag] = name
+        return name
+
+
+def _index(element, names: LocalNames) -> dict:
+    """Children by local name (see ``LocalNames``), each name with its elements in order."""
     found = {}
     if element is None:
         return found
     for child in element:
-        tag = child.tag
-        if not isinstance(tag, str):
-            continue
-        if tag[0] == "{":
-            if not prefix or not tag.startswith(prefix):
-                continue
-            tag = tag[len(prefix):]
-        found.setdefault(tag, []).append(child)
+        name = names[child.tag]
+        if name is not None:
+            elements = found.get(name)
+            if elements is None:
+                found[name] = [child]
+            else:
+                elements.append(child)
     return found
 
 
@@ -389,10 +525,11 @@ def _first(children: dict, name: str):
 
 
 def _text(children: dict, name: str) -> str:
-    element = _first(children, name)
-    if element is None or element.text is None:
+    elements = children.get(name)
+    if not elements:
         return ""
-    return element.text.strip()
+    text = elements[0].text
+    return text.strip() if text else ""
 
 
 class Values:
@@ -402,6 +539,8 @@ class Values:
         self.notes = notes
 
     def enum(self, value: str, known: set, what: str) -> str:
+        if value in known:  # the usual case: sent as it should be
+            return value
         lowered = value.lower()
         if lowered in known:
             return lowered
@@ -429,7 +568,7 @@ class Values:
         return None
 
 
-def read_metadata(metadata: dict, name: str, element, prefix: str, notes: Notes) -> None:
+def read_metadata(metadata: dict, name: str, element, names: LocalNames, notes: Notes) -> None:
     """Keep the texts of report_metadata, policy_published or version in ``metadata``."""
     if name in metadata:
         notes.add(f"The report has more than one <{name}>; the first one is used")
@@ -437,10 +576,10 @@ def read_metadata(metadata: dict, name: str, element, prefix: str, notes: Notes)
     if name == "version":
         metadata[name] = (element.text or "").strip()
         return
-    children = _index(element, prefix)
+    children = _index(element, names)
     texts = {key: _text(children, key) for key in children}
     if name == "report_metadata":
-        dates = _index(_first(children, "date_range"), prefix)
+        dates = _index(_first(children, "date_range"), names)
         texts["begin"], texts["end"] = _text(dates, "begin"), _text(dates, "end")
         texts["error"] = [(e.text or "").strip() for e in children.get("error", []) if (e.text or "").strip()]
     metadata[name] = texts
@@ -490,6 +629,17 @@ def build_report(metadata: dict, values: Values, warnings: list[str]) -> Aggrega
 
 @functools.lru_cache(maxsize=16384)  # reports repeat their senders; parsing an address is costly
 def source_ip(value: str) -> str | None:
+    """The address normalised as ``ipaddress`` writes it; None when it is not an IP address."""
+    try:  # fast paths for the usual spellings, which the C library writes as ipaddress does
+        if "." in value:
+            if socket.inet_ntop(socket.AF_INET, socket.inet_pton(socket.AF_INET, value)) == value:
+                return value
+        elif HEX_AND_COLONS.fullmatch(value):
+            written = socket.inet_ntop(socket.AF_INET6, socket.inet_pton(socket.AF_INET6, value))
+            if "." not in written:  # (not an IPv4-mapped or -compatible address)
+                return written
+    except (OSError, ValueError):
+        pass
     try:
         address = ipaddress.ip_address(value.strip("[]"))
     except ValueError:
@@ -499,47 +649,53 @@ def source_ip(value: str) -> str | None:
     return str(address)
 
 
-def read_row(record, number: int, prefix: str, values: Values) -> Row | None:
-    """One <record> as a Row; None (with a warning) when its source_ip is unusable."""
-    notes = values.notes
-    parts = _index(record, prefix)
-    row = _index(_first(parts, "row"), prefix)
-    evaluated = _index(_first(row, "policy_evaluated"), prefix)
-    identifiers = _index(_first(parts, "identifiers"), prefix)
-    auth = _index(_first(parts, "auth_results"), prefix)
-
-    raw_count = _text(row, "count")
-    if not re.fullmatch(r"\+?\d{1,19}", raw_count) or int(raw_count) > MAX_COUNT:
-        shown = f"'{raw_count[:50]}'" if raw_count else "missing"
+def read_count(raw: str, number: int) -> int:
+    if not COUNT.fullmatch(raw) or int(raw) > MAX_COUNT:
+        shown = f"'{raw[:50]}'" if raw else "missing"
         raise Rejected(f"Record {number}: the message count is {shown}, not a whole number")
-    count = int(raw_count)
-    raw_ip = _text(row, "source_ip")
-    address = source_ip(raw_ip)
+    return int(raw)
+
+
+def read_source(raw: str, number: int, count: int, notes: Notes) -> str | None:
+    address = source_ip(raw)
     if address is None:
-        shown = f"'{raw_ip[:60]}' is not an IP address" if raw_ip else "is missing"
+        shown = f"'{raw[:60]}' is not an IP address" if raw else "is missing"
         notes.add(f"Record {number}: source_ip {shown}; the record ({count} messages) was skipped")
+    return address
+
+
+def read_row(record, number: int, names: LocalNames, values: Values) -> Row | None:
+    """One <record> as a Row; None (with a warning) when its source_ip is unusable."""
+    notes, enum = values.notes, values.enum
+    parts = _index(record, names)
+    row = _index(_first(parts, "row"), names)
+    evaluated = _index(_first(row, "policy_evaluated"), names)
+    identifiers = _index(_first(parts, "identifiers"), names)
+    auth = _index(_first(parts, "auth_results"), names)
+
+    count = read_count(_text(row, "count"), number)
+    address = read_source(_text(row, "source_ip"), number, count, notes)
+    if address is None:
         return None
     reasons = []
-    for reason in evaluated.get("reason", []):
-        fields = _index(reason, prefix)
+    for reason in evaluated.get("reason", ()):
+        fields = _index(reason, names)
         kind, comment = _text(fields, "type"), _text(fields, "comment")
         if kind or comment:
-            reasons.append(Reason(values.enum(kind, REASON_TYPES, "reason type"), comment))
+            reasons.append(Reason(enum(kind, REASON_TYPES, "reason type"), comment))
     dkim_results = []
-    for result in auth.get("dkim", []):
-        fields = _index(result, prefix)
+    for result in auth.get("dkim", ()):
+        fields = _index(result, names)
         dkim_results.append(DkimResult(
-            domain=_text(fields, "domain").lower(), selector=_text(fields, "selector"),
-            result=values.enum(_text(fields, "result"), DKIM_RESULTS, "DKIM result"),
-            human_result=_text(fields, "human_result"),
+            _text(fields, "domain").lower(), _text(fields, "selector"),
+            enum(_text(fields, "result"), DKIM_RESULTS, "DKIM result"), _text(fields, "human_result"),
         ))
     spf_results = []
-    for result in auth.get("spf", []):
-        fields = _index(result, prefix)
+    for result in auth.get("spf", ()):
+        fields = _index(result, names)
         spf_results.append(SpfResult(
-            domain=_text(fields, "domain").lower(),
-            scope=values.enum(_text(fields, "scope"), SPF_SCOPES, "SPF scope"),
-            result=values.enum(_text(fields, "result"), SPF_RESULTS, "SPF result"),
+            _text(fields, "domain").lower(), enum(_text(fields, "scope"), SPF_SCOPES, "SPF scope"),
+            enum(_text(fields, "result"), SPF_RESULTS, "SPF result"),
         ))
     header_from = _text(identifiers, "header_from").lower()
     if not header_from:
@@ -547,9 +703,9 @@ def read_row(record, number: int, prefix: str, values: Values) -> Row | None:
     return Row(
         source_ip=address,
         count=count,
-        disposition=values.enum(_text(evaluated, "disposition"), DISPOSITIONS, "disposition"),
-        dkim=values.enum(_text(evaluated, "dkim"), ALIGNED_RESULTS, "aligned DKIM result"),
-        spf=values.enum(_text(evaluated, "spf"), ALIGNED_RESULTS, "aligned SPF result"),
+        disposition=enum(_text(evaluated, "disposition"), DISPOSITIONS, "disposition"),
+        dkim=enum(_text(evaluated, "dkim"), ALIGNED_RESULTS, "aligned DKIM result"),
+        spf=enum(_text(evaluated, "spf"), ALIGNED_RESULTS, "aligned SPF result"),
         reasons=tuple(reasons),
         header_from=header_from,
         envelope_from=_text(identifiers, "envelope_from").lower(),
@@ -557,6 +713,45 @@ def read_row(record, number: int, prefix: str, values: Values) -> Row | None:
         dkim_results=tuple(dkim_results),
         spf_results=tuple(spf_results),
     )
+
+
+class RecordReader:
+    """``read_row`` with a memory: records of a report mostly differ only in their source_ip and
+    count, so a record that serialises like one already read except for those two texts takes
+    that one's other values (and was checked when that one was read: same tags, same texts).
+    Only the first occurrence of a shape is read element by element."""
+
+    SHAPES = 4096  # remembered at most (then forgotten all at once)
+    SOURCE_AND_COUNT = re.compile(  # the record's first child is <row>, whose first two are these
+        r"<record(?:\s[^>]*)?>[^<]*<row>[^<]*<source_ip>([^<&]*)</source_ip>[^<]*<count>([^<&]*)</count>")
+
+    def __init__(self, names: LocalNames, values: Values):
+        self.names, self.values = names, values
+        self.shapes: dict[str, Row] = {}
+
+    def __call__(self, record, number: int) -> Row | None:
+        xml = etree.tostring(record, encoding=str, with_tail=False)
+        found = self.SOURCE_AND_COUNT.match(xml)
+        if found is None:
+            return read_row(record, number, self.names, self.values)
+        shape = xml[:found.start(1)] + xml[found.end(1):found.start(2)] + xml[found.end(2):]
+        known = self.shapes.get(shape)
+        if known is None:
+            row = read_row(record, number, self.names, self.values)
+            if row is not None:
+                if len(self.shapes) >= self.SHAPES:
+                    self.shapes.clear()
+                self.shapes[shape] = row
+            return row
+        notes = self.values.notes
+        count = read_count(found.group(2).strip(), number)
+        address = read_source(found.group(1).strip(), number, count, notes)
+        if address is None:
+            return None
+        if not known.header_from:
+            notes.add(f"Record {number} has no identifiers/header_from")
+        return Row(address, count, known.disposition, known.dkim, known.spf, known.reasons, known.header_from,
+                   known.envelope_from, known.envelope_to, known.dkim_results, known.spf_results)
 
 
 # The whole: metadata first, then rows as they are asked for -------------------------------------
@@ -604,13 +799,13 @@ def _parse(stream: BinaryIO, limits: Limits) -> AggregateReport:
         if name == "record":
             pending = element
             break
-        read_metadata(metadata, name, element, reader.namespace_prefix, notes)
+        read_metadata(metadata, name, element, LocalNames(reader.namespace_prefix), notes)
     if pending is not None and not {"report_metadata", "policy_published"} <= metadata.keys():
         # Malformed order: read on for the metadata, then read the records in a second pass.
         notes.add("The report's metadata comes after its records; the file was read twice")
         for name, element in items:
             if name != "record":
-                read_metadata(metadata, name, element, reader.namespace_prefix, notes)
+                read_metadata(metadata, name, element, LocalNames(reader.namespace_prefix), notes)
         stream.seek(reader.start)
         reader = Reader(stream, limits, Notes([]))
         items, pending = reader.items(), None
@@ -620,16 +815,19 @@ def _parse(stream: BinaryIO, limits: Limits) -> AggregateReport:
 
 
 def _rows(pending, items, reader: Reader, values: Values) -> Iterator[Row]:
+    read = RecordReader(LocalNames(reader.namespace_prefix), values)
     number = 0
     if pending is not None:
         number += 1
-        row = read_row(pending, number, reader.namespace_prefix, values)
+        row = read(pending, number)
         if row is not None:
             yield row
     for name, element in items:
         if name != "record":
             continue
+        if read.names.prefix != reader.namespace_prefix:  # read again in recovery mode
+            read = RecordReader(LocalNames(reader.namespace_prefix), values)
         number += 1
-        row = read_row(element, number, reader.namespace_prefix, values)
+        row = read(element, number)
         if row is not None:
             yield row
