@@ -222,15 +222,6 @@ def dmarc_domain_days(filters) -> list[dict]:
     )
 
 
-def dmarc_by_source(filters, domain: str | None = None, source_ips=None) -> list[dict]:
-    """[{service, source_ip, counters...}] in the scope, largest first."""
-    rollups = dmarc_rollups(filters, domain)
-    if source_ips is not None:
-        rollups = rollups.filter(source_ip__in=source_ips)
-    rows = rollups.order_by().values("service", "source_ip").annotate(**dmarc_sums())
-    return sorted(rows, key=lambda r: -r["messages"])
-
-
 def dmarc_services(filters, domain: str) -> list[dict]:
     """[{service, addresses, counters...}] grouped by the service the roll-ups name ("" when not named)."""
     rows = (dmarc_rollups(filters, domain).order_by().values("service")
@@ -260,19 +251,6 @@ def dmarc_pool_sources(filters, addresses: list[str]) -> dict[tuple[int, str], d
         .order_by().values("organization_id", "source_ip").annotate(messages=Sum("messages"), dmarc_pass=Sum("dmarc_pass"))
     )
     return {(r["organization_id"], r["source_ip"]): r for r in rows}
-
-
-def known_domains(filters) -> list[str]:
-    """Domains with reports in the period or in a domain pool, for the filter's suggestions."""
-    from dmarc_reports.models import DailyRollup
-
-    seen = set(
-        DailyRollup.objects.filter(organization__in=filters.org_ids, day__gte=filters.start, day__lte=filters.end)
-        .order_by().values_list("domain", flat=True).distinct()
-    )
-    for pool in Pool.objects.filter(organization__in=filters.orgs, kind=Pool.DOMAIN).prefetch_related("members"):
-        seen.update(pool.domains())
-    return sorted(seen)
 
 
 def domain_known(filters, domain: str) -> bool:
