@@ -56,6 +56,8 @@ def child_setup():
     folder = tempfile.mkdtemp(prefix="bench-dash-")
     if connection.vendor == "sqlite":
         connection.settings_dict.setdefault("TEST", {})["NAME"] = os.path.join(folder, "bench.sqlite3")
+    else:  # its own database, never the test suite's
+        connection.settings_dict.setdefault("TEST", {})["NAME"] = "bench_dashboards"
     connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
     return connection
 
