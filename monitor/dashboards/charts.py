@@ -170,7 +170,7 @@ def _key(name: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in name.lower()).strip("_")
 
 
-def sparkline(values: list, *, width=120, height=28, label="") -> str:
+def sparkline(values: list, *, width=90, height=24, label="") -> str:
     """A small inline SVG trend line (server-side: dozens per page cost no JavaScript).
 
     ``values`` may hold None for days without data; the line breaks there.
@@ -180,11 +180,12 @@ def sparkline(values: list, *, width=120, height=28, label="") -> str:
         return format_html('<span class="muted" title="{}">–</span>', label or "not enough data")
     low = min(v for _, v in points)
     high = max(v for _, v in points)
-    span = (high - low) or 1
+    span = high - low
     step = (width - 4) / max(len(values) - 1, 1)
 
     def xy(i, v):
-        return f"{2 + i * step:.1f},{height - 3 - (v - low) / span * (height - 6):.1f}"
+        share = (v - low) / span if span else 0.5  # a steady value: a line through the middle
+        return f"{2 + i * step:.1f},{height - 3 - share * (height - 6):.1f}"
 
     segments, current = [], []
     for i, v in enumerate(values):
