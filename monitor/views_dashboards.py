@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse
+from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_POST
@@ -128,7 +128,7 @@ def file_raw(request, pk):
     incoming = queries.file_in_scope(visible_orgs(request.user), pk)
     if incoming is None or not incoming.has_raw:
         raise Http404("No such file")
-    response = HttpResponse(incoming.raw_bytes(), content_type="application/octet-stream")
+    response = StreamingHttpResponse(incoming.raw_chunks(), content_type="application/octet-stream")
     name = incoming.name.replace("\\", "/").rsplit("/", 1)[-1] or f"file-{pk}"
     response["Content-Disposition"] = content_disposition_header(True, name)
     response["X-Content-Type-Options"] = "nosniff"

@@ -157,7 +157,7 @@ def test_it_lists_files_and_reports_with_status_and_reason(viewer_client, org):
     assert [f["name"] for f in rejected] == ["junk.bin"]
     report = data["reports"][0]
     raw = viewer_client.get(reverse("dash_file_raw", args=[report.incoming_id]))
-    assert raw.content == b"<feedback/>" and "attachment" in raw["Content-Disposition"]
+    assert b"".join(raw.streaming_content) == b"<feedback/>" and "attachment" in raw["Content-Disposition"]
 
 
 def test_it_shows_a_reports_rows_with_every_dkim_signature(viewer_client, org):
