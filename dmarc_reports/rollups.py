@@ -10,6 +10,7 @@ importing reports for the same day never lose a count. No query per row, ever.
 
 from collections import defaultdict
 from datetime import date, datetime, timezone
+from operator import itemgetter
 
 from django.db import connection
 
@@ -116,27 +117,34 @@ class SourceTally:
     def by_day(self) -> dict[tuple[str, date], list[int]]:
         """{(source address, day): counters in the order of ``DailyRollup.COUNTERS``} of the tally."""
         days: dict[tuple[str, date], list[int]] = {}
-        width = len(DailyRollup.COUNTERS)
-        flags_of = {}
+        counters_of = {}
+        one_day = self.weights[0][0] if len(self.weights) == 1 else None
         for (source_ip, category), total in self.counts.items():
-            flags = flags_of.get(category)
-            if flags is None:
-                flags = flags_of[category] = [p for p, flag in enumerate(category_counters(category)) if flag]
-            for day, share in spread(total, self.weights):
+            counters = counters_of.get(category)
+            if counters is None:
+                counters = counters_of[category] = category_counters(category)
+            if one_day is not None:  # the usual report, of one day: spread() would give it all to that day
+                shares = ((one_day, total),) if total else ()
+            else:
+                shares = spread(total, self.weights)
+            for day, share in shares:
                 figures = days.get((source_ip, day))
                 if figures is None:
-                    figures = days[(source_ip, day)] = [0] * width
-                for position in flags:
-                    figures[position] += share
+                    days[(source_ip, day)] = [share * counter for counter in counters]
+                else:
+                    days[(source_ip, day)] = [sum_ + share * counter for sum_, counter in zip(figures, counters)]
         return days
 
     def flush(self) -> None:
         days = self.by_day()
         self.counts.clear()
+        iso = {day: day.isoformat() for day, _ in self.weights}
+        values = [(self.org_id, self.domain, source_ip, iso[day], "", *figures)
+                  for (source_ip, day), figures in days.items()]
+        values.sort(key=itemgetter(2))  # by source address, as the indexes are: fewer page misses
         upsert(DailyRollup, ("organization_id", "domain", "source_ip", "day", "service", *DailyRollup.COUNTERS),
                conflict=("organization_id", "domain", "source_ip", "day"), increment=DailyRollup.COUNTERS,
-               values=[(self.org_id, self.domain, source_ip, day.isoformat(), "", *figures)
-                       for (source_ip, day), figures in sorted(days.items())])  # in index order: fewer page misses
+               values=values)
 
     def finish(self) -> None:
         """Add what is left, then name the services of sources already looked up."""

@@ -31,6 +31,7 @@ Absent texts are ``""``; absent numbers (``pct``) are ``None``. Datetimes are aw
 
 import functools
 import ipaddress
+import itertools
 import re
 import socket
 from dataclasses import dataclass, field
@@ -131,14 +132,11 @@ class RowStream:
         return row
 
     def batches(self, size: int = 5000) -> Iterator[list[Row]]:
-        batch = []
-        for row in self:
-            batch.append(row)
-            if len(batch) >= size:
-                yield batch
-                batch = []
-        if batch:
+        while batch := list(itertools.islice(self._rows, size)):
+            self.records += len(batch)
+            self.messages += sum(row.count for row in batch)
             yield batch
+        self.done = True
 
 
 @dataclass
@@ -246,17 +244,20 @@ class Reader:
     only the ends of the elements wanted, the rest staying in C (``_parse_plain``); anything
     else, and recovery mode, is read element by element (``_parse_each``). Both enforce the
     limits: no part of the report with more than ``max_elements_per_record`` elements or deeper
-    than ``max_xml_depth``, and never more than one part (plus one chunk read) in memory.
+    than ``max_xml_depth`` (``check_part``), and never more than one part (plus one chunk read)
+    in memory. With ``check_records=False`` a plain report's records are handed out before
+    ``check_part``: the caller checks them (``RecordReader`` does, once per shape of record).
     """
 
     WANTED = {"report_metadata", "policy_published", "version", "record"}
     CHUNK = 8192  # bytes fed to the parser at a time (see _parse_plain)
     PLAIN_WITHIN = 256 * 1024  # a plain report's first part ends within this many bytes (else: general way)
 
-    def __init__(self, stream: BinaryIO, limits: Limits, notes: Notes):
+    def __init__(self, stream: BinaryIO, limits: Limits, notes: Notes, check_records: bool = True):
         self.stream = stream
         self.limits = limits
         self.notes = notes
+        self.check_records = check_records
         self.namespace_prefix = ""
         self.start = stream.tell()
 
@@ -323,10 +324,12 @@ class Reader:
             except etree.XMLSyntaxError as syntax_error:
                 error = syntax_error
             for _, element in events:
-                if root is None and (root := self._plain_root(element)) is None:
-                    plain = False
-                    break
-                if element.getparent() is root and (name := self._wanted(element.tag)):
+                if root is None:
+                    if (root := self._plain_root(element)) is None:
+                        plain = False
+                        break
+                    wanted = {tag: name for name in self.WANTED for tag in (name, self.namespace_prefix + name)}
+                if element.getparent() is root and (name := wanted.get(element.tag)):
                     if pending is not None:
                         ready.append(pending)
                     pending = name, element
@@ -341,9 +344,10 @@ class Reader:
                 pending = None
             for name, part in ready:
                 while root[0] is not part:  # parts not wanted, before this one
-                    self._check_part(root[0])
+                    self.check_part(root[0])
                     del root[0]
-                self._check_part(part)
+                if self.check_records or name != "record":
+                    self.check_part(part)
                 yield name, part
                 part.clear()
                 del root[0]
@@ -352,17 +356,12 @@ class Reader:
                 raise error
             parts = root[:]
             for part in parts[:-1] if chunk else parts:  # parts not wanted, complete: check them, let them go
-                self._check_part(part)
+                self.check_part(part)
                 root.remove(part)
             if not chunk:
                 return
             if parts:
-                self._check_part(parts[-1], depth=False)  # the part being read, as far as it goes
-
-    def _wanted(self, tag: str) -> str | None:
-        if self.namespace_prefix and tag.startswith(self.namespace_prefix):
-            tag = tag[len(self.namespace_prefix):]
-        return tag if tag in self.WANTED else None
+                self.check_part(parts[-1], depth=False)  # the part being read, as far as it goes
 
     def _plain_root(self, element):
         """The document's root, if it is <feedback> (the document is then plain so far), else None."""
@@ -375,7 +374,7 @@ class Reader:
         self.namespace_prefix = f"{{{namespace}}}" if namespace else ""
         return root
 
-    def _check_part(self, part, depth: bool = True) -> None:
+    def check_part(self, part, depth: bool = True) -> None:
         """Refuse a part of the report (a child of <feedback>, at depth 2) that is too big or too
         deep; its depth is only looked at when it holds enough elements to be too deep."""
         if not len(part):
@@ -385,7 +384,8 @@ class Reader:
         if elements > max_elements:
             raise Rejected(f"A part of the report holds more than {max_elements} elements; "
                            "it is refused as hostile")
-        if depth and elements >= self.limits.max_xml_depth - 1 and _deeper_than(self.limits.max_xml_depth - 1)(part):
+        levels = self.limits.max_xml_depth - 1  # an element this far below the part (at depth 2) is too deep
+        if depth and elements >= levels and _deeper_than(levels)(part):
             raise self._too_deep()
 
     def _parse_each(self, recover: bool):
@@ -725,33 +725,37 @@ class RecordReader:
     SOURCE_AND_COUNT = re.compile(  # the record's first child is <row>, whose first two are these
         r"<record(?:\s[^>]*)?>[^<]*<row>[^<]*<source_ip>([^<&]*)</source_ip>[^<]*<count>([^<&]*)</count>")
 
-    def __init__(self, names: LocalNames, values: Values):
-        self.names, self.values = names, values
-        self.shapes: dict[str, Row] = {}
+    def __init__(self, names: LocalNames, values: Values, check):
+        self.names, self.values, self.check = names, values, check
+        self.shapes: dict[str, tuple] = {}  # shape -> the row's values after source_ip and count
 
     def __call__(self, record, number: int) -> Row | None:
         xml = etree.tostring(record, encoding=str, with_tail=False)
         found = self.SOURCE_AND_COUNT.match(xml)
         if found is None:
+            self.check(record)
             return read_row(record, number, self.names, self.values)
         shape = xml[:found.start(1)] + xml[found.end(1):found.start(2)] + xml[found.end(2):]
-        known = self.shapes.get(shape)
-        if known is None:
+        rest = self.shapes.get(shape)
+        if rest is None:
+            self.check(record)
             row = read_row(record, number, self.names, self.values)
             if row is not None:
                 if len(self.shapes) >= self.SHAPES:
                     self.shapes.clear()
-                self.shapes[shape] = row
+                self.shapes[shape] = row[2:]
             return row
-        notes = self.values.notes
-        count = read_count(found.group(2).strip(), number)
-        address = read_source(found.group(1).strip(), number, count, notes)
+        raw_count, raw_ip = found.group(2).strip(), found.group(1).strip()
+        if raw_count.isascii() and raw_count.isdigit() and len(raw_count) < 19:  # the usual case
+            count = int(raw_count)
+        else:
+            count = read_count(raw_count, number)
+        address = source_ip(raw_ip) or read_source(raw_ip, number, count, self.values.notes)
         if address is None:
             return None
-        if not known.header_from:
-            notes.add(f"Record {number} has no identifiers/header_from")
-        return Row(address, count, known.disposition, known.dkim, known.spf, known.reasons, known.header_from,
-                   known.envelope_from, known.envelope_to, known.dkim_results, known.spf_results)
+        if not rest[4]:  # header_from
+            self.values.notes.add(f"Record {number} has no identifiers/header_from")
+        return Row._make((address, count, *rest))
 
 
 # The whole: metadata first, then rows as they are asked for -------------------------------------
@@ -791,7 +795,7 @@ def _parse(stream: BinaryIO, limits: Limits) -> AggregateReport:
     warnings: list[str] = []
     notes = Notes(warnings)
     values = Values(notes)
-    reader = Reader(stream, limits, notes)
+    reader = Reader(stream, limits, notes, check_records=False)  # RecordReader checks them
     items = reader.items()
     metadata: dict = {}
     pending = None
@@ -807,7 +811,7 @@ def _parse(stream: BinaryIO, limits: Limits) -> AggregateReport:
             if name != "record":
                 read_metadata(metadata, name, element, LocalNames(reader.namespace_prefix), notes)
         stream.seek(reader.start)
-        reader = Reader(stream, limits, Notes([]))
+        reader = Reader(stream, limits, Notes([]), check_records=False)
         items, pending = reader.items(), None
     report = build_report(metadata, values, warnings)
     report.rows = RowStream(_rows(pending, items, reader, values))
@@ -815,7 +819,7 @@ def _parse(stream: BinaryIO, limits: Limits) -> AggregateReport:
 
 
 def _rows(pending, items, reader: Reader, values: Values) -> Iterator[Row]:
-    read = RecordReader(LocalNames(reader.namespace_prefix), values)
+    read = RecordReader(LocalNames(reader.namespace_prefix), values, reader.check_part)
     number = 0
     if pending is not None:
         number += 1
@@ -826,7 +830,7 @@ def _rows(pending, items, reader: Reader, values: Values) -> Iterator[Row]:
         if name != "record":
             continue
         if read.names.prefix != reader.namespace_prefix:  # read again in recovery mode
-            read = RecordReader(LocalNames(reader.namespace_prefix), values)
+            read = RecordReader(LocalNames(reader.namespace_prefix), values, reader.check_part)
         number += 1
         row = read(element, number)
         if row is not None:
