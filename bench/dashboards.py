@@ -72,9 +72,9 @@ def addresses_for(domain_index: int, count: int) -> list[str]:
 
 
 def clear():
-    from dmarc_reports.models import AggregateReport, DailyRollup, IncomingFile, SourceHost, TlsDailyRollup
+    from dmarc_reports.models import AggregateReport, DailyRollup, DomainDailyRollup, IncomingFile, SourceHost, TlsDailyRollup
 
-    for model in (DailyRollup, TlsDailyRollup, SourceHost, AggregateReport, IncomingFile):
+    for model in (DailyRollup, DomainDailyRollup, TlsDailyRollup, SourceHost, AggregateReport, IncomingFile):
         model.objects.all().delete()
 
 
@@ -84,6 +84,7 @@ def generate(org, rows_per_report: int, addresses_per_domain: int, seed: int = 7
     from django.utils import timezone
 
     from dmarc_reports.models import AggregateReport, DailyRollup, IncomingFile, ReportRow, SourceHost, TlsDailyRollup
+    from dmarc_reports.rollups import add_domain_rollups
 
     rng = random.Random(seed)
     today = timezone.now().date()
@@ -148,6 +149,7 @@ def generate(org, rows_per_report: int, addresses_per_domain: int, seed: int = 7
                      **dict(zip(DailyRollup.COUNTERS, values))) for (d, ip, day), values in rollups.items()),
         batch_size=5000,
     )
+    add_domain_rollups((org.pk, d, day, values) for (d, ip, day), values in rollups.items())
     SourceHost.objects.bulk_create(
         (SourceHost(ip=ip, ptr=f"out-{ip.replace('.', '-')}.{(service or 'unknown').lower().replace(' ', '')}.example",
                     service=service) for ip, service in hosts.items()), batch_size=5000,

@@ -14,7 +14,7 @@ from operator import itemgetter
 
 from django.db import connection
 
-from dmarc_reports.models import DailyRollup, SourceHost, TlsDailyRollup, TlsFailureDailyRollup
+from dmarc_reports.models import DailyRollup, DomainDailyRollup, SourceHost, TlsDailyRollup, TlsFailureDailyRollup
 
 DAY = 86400
 FORWARDED_REASONS = {"forwarded", "trusted_forwarder"}
@@ -145,11 +145,25 @@ class SourceTally:
         upsert(DailyRollup, ("organization_id", "domain", "source_ip", "day", "service", *DailyRollup.COUNTERS),
                conflict=("organization_id", "domain", "source_ip", "day"), increment=DailyRollup.COUNTERS,
                values=values)
+        add_domain_rollups((self.org_id, self.domain, day, figures) for (_, day), figures in days.items())
 
     def finish(self) -> None:
         """Add what is left, then name the services of sources already looked up."""
         self.flush()
         name_services(self.org_id, self.domain, self.weights[0][0], self.weights[-1][0])
+
+
+def add_domain_rollups(tallies) -> None:
+    """Add DailyRollup-shaped tallies, (organization id, domain, day, counters in the order of
+    ``DailyRollup.COUNTERS``), to the per-domain roll-ups: summed per (organisation, domain, day)
+    here, then one upsert that adds to the counters already there, as ``DailyRollup``'s does."""
+    grouped: dict[tuple, list] = defaultdict(list)
+    for org_id, domain, day, figures in tallies:
+        grouped[(org_id, domain, day)].append(figures)
+    values = [(org_id, domain, day.isoformat(), *(sum(column) for column in zip(*figures)))
+              for (org_id, domain, day), figures in grouped.items()]
+    upsert(DomainDailyRollup, ("organization_id", "domain", "day", *DomainDailyRollup.COUNTERS),
+           conflict=("organization_id", "domain", "day"), increment=DomainDailyRollup.COUNTERS, values=values)
 
 
 def name_services(org_id: int, domain: str, first: date, last: date) -> None:

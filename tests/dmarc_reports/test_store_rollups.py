@@ -1,16 +1,18 @@
 """Daily roll-ups equal a direct aggregation over the stored rows, multi-day reports included."""
 
+import gzip
 import itertools
 from collections import defaultdict
 from datetime import date, datetime, timedelta, timezone
 from fractions import Fraction
+from unittest.mock import patch
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from dmarc_reports.importing import import_file
-from dmarc_reports.models import DailyRollup, ReportRow
-from dmarc_reports.rollups import day_weights, spread
+from dmarc_reports.models import DailyRollup, DomainDailyRollup, ReportRow
+from dmarc_reports.rollups import SourceTally, day_weights, spread
 from monitor.models import Organization
 from tests.dmarc_reports.builders import ReportSpec, RowSpec, aggregate_xml
 
@@ -97,6 +99,38 @@ def test_it_keeps_rollups_equal_to_the_rows(reports):
     for rollup in stored.values():
         assert rollup.disposition_none + rollup.disposition_quarantine + rollup.disposition_reject == rollup.messages
         assert rollup.dkim_pass <= rollup.dmarc_pass <= rollup.messages and rollup.spf_pass <= rollup.dmarc_pass
+
+
+domain_reports = st.lists(
+    st.tuples(st.sampled_from(["acme.example", "brand.example"]), st.lists(rows, min_size=1, max_size=12),
+              st.integers(min_value=0, max_value=3 * 86400), st.integers(min_value=0, max_value=4 * 86400)),
+    min_size=1, max_size=4,
+)
+
+
+@pytest.mark.django_db
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(reports=domain_reports, again=st.integers(min_value=0, max_value=3))
+def test_it_keeps_domain_rollups_equal_to_the_sum_of_the_source_rollups(reports, again):
+    org = Organization.objects.create(slug=f"prop-{next(slugs)}", name="Property")
+    files = []
+    for number, (domain, row_specs, offset, length) in enumerate(reports):
+        begin = EPOCH + timedelta(seconds=offset)
+        files.append(aggregate_xml(ReportSpec(rows=row_specs, domain=domain, report_id=f"d-{number}", begin=begin,
+                                              end=begin + timedelta(seconds=length))))
+    with patch.object(SourceTally, "FLUSH_AT", 2):  # added in parts, as a report with many sources is
+        for xml in files:
+            assert import_file(xml, name="r.xml", org=org, via="command").status == "imported"
+        duplicate = gzip.compress(files[again % len(files)])
+        assert import_file(duplicate, name="r.xml.gz", org=org, via="command").status == "duplicate"
+
+    sums = defaultdict(lambda: [0] * len(COUNTERS))
+    for rollup in DailyRollup.objects.filter(organization=org):
+        key = (rollup.domain, rollup.day)
+        sums[key] = [total + getattr(rollup, counter) for total, counter in zip(sums[key], COUNTERS)]
+    stored = {(r.domain, r.day): [getattr(r, counter) for counter in COUNTERS]
+              for r in DomainDailyRollup.objects.filter(organization=org)}
+    assert stored == dict(sums)
 
 
 def test_it_reads_the_usual_report_periods_as_one_day():
