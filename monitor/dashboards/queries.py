@@ -208,16 +208,30 @@ def dmarc_sums():
     return {name: Sum(name) for name in DailyRollup.COUNTERS}
 
 
+def dmarc_domain_rollups(filters, domain: str | None = None):
+    """Per-domain totals of the scope: the domain roll-ups (one row per domain and day, however many
+    sources), or the per-source roll-ups when an IP pool narrows the sources."""
+    if filters.pool_addresses() is not None:
+        return dmarc_rollups(filters, domain)
+    from dmarc_reports.models import DomainDailyRollup
+
+    rollups = DomainDailyRollup.objects.filter(organization__in=filters.org_ids, day__gte=filters.start, day__lte=filters.end)
+    if domain:
+        return rollups.filter(domain=domain)
+    domains = filters.pool_domains()
+    return rollups.filter(domain__in=domains) if domains is not None else rollups
+
+
 def dmarc_daily(filters, domain: str | None = None) -> dict:
     """{day: {counter: sum}} for the scope."""
-    rows = dmarc_rollups(filters, domain).order_by().values("day").annotate(**dmarc_sums())
+    rows = dmarc_domain_rollups(filters, domain).order_by().values("day").annotate(**dmarc_sums())
     return {row["day"]: row for row in rows}
 
 
 def dmarc_domain_days(filters) -> list[dict]:
     """[{organization_id, domain, day, messages, dmarc_pass}] for the overview's rows and trend lines."""
     return list(
-        dmarc_rollups(filters).order_by().values("organization_id", "domain", "day")
+        dmarc_domain_rollups(filters).order_by().values("organization_id", "domain", "day")
         .annotate(messages=Sum("messages"), dmarc_pass=Sum("dmarc_pass"))
     )
 

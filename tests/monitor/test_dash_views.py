@@ -117,6 +117,15 @@ def test_it_draws_charts_from_the_rollups_and_never_from_report_rows(viewer_clie
         assert not [q["sql"] for q in queries if "reportrow" in q["sql"].lower()], name
 
 
+def test_it_draws_domain_charts_from_the_domain_rollups(viewer_client, org):
+    build(org)
+    for name, url in [("overview", reverse("overview")), ("domain", reverse("dash_domain", args=["acme.example"]))]:
+        with CaptureQueriesContext(connection) as queries:
+            page = viewer_client.get(url).context["page"]
+        assert [q for q in queries if "domaindailyrollup" in q["sql"].lower()], name
+    assert page.context["total"]["messages"] == 12800
+
+
 def test_it_asks_the_same_number_of_queries_however_many_reports(viewer_client, org):
     build(org)
     url = reverse("dash_domain", args=["acme.example"])
