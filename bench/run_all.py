@@ -11,7 +11,7 @@ sys.path.insert(0, str(HERE.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "monitor.settings")
 
 # In the order a reader wants them: ingestion, audits, dashboards.
-BENCHES = ["parse_only", "import_reports", "blocklist_audit", "dashboards"]
+BENCHES = ["parse_only", "import_reports", "blocklist_audit", "dns_audit", "dashboards"]
 
 
 def main(names=None):
