@@ -6,6 +6,7 @@ per file. Exit status 0 when every file was handled (rejections are handled); 1 
 does not exist or cannot be read. A progress bar is drawn on stderr when it is a terminal.
 """
 
+import gc
 import json
 import os
 import sys
@@ -70,6 +71,13 @@ class Command(BaseCommand):
         parser.add_argument("paths", nargs="+", metavar="PATH", help="Report files or folders.")
         parser.add_argument("--org", metavar="SLUG", help="The organisation (else found from the report's domain).")
         parser.add_argument("--json", action="store_true", help="One JSON object per line per report or rejection.")
+
+    def execute(self, *args, **options):
+        gc.freeze()  # the start-up's objects are left out of the collections that the import sets off
+        try:
+            return super().execute(*args, **options)
+        finally:
+            gc.unfreeze()
 
     def handle(self, *args, paths, org=None, json=False, **options):
         organization = None
