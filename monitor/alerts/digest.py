@@ -28,7 +28,7 @@ def _rate(passed, messages):
 
 
 def digest_context(org: Organization, now=None) -> dict:
-    from dmarc_reports.models import DailyRollup, TlsDailyRollup
+    from dmarc_reports.models import DomainDailyRollup, TlsDailyRollup
     from monitor.models.blocklists import Listing
     from monitor.models.dns_checks import DnsCheckResult
 
@@ -40,7 +40,7 @@ def digest_context(org: Organization, now=None) -> dict:
     def totals(first, last):
         return {
             row["domain"]: row
-            for row in DailyRollup.objects.filter(organization=org, day__gte=first, day__lte=last)
+            for row in DomainDailyRollup.objects.filter(organization=org, day__gte=first, day__lte=last)
             .values("domain").annotate(messages=Sum("messages"), passed=Sum("dmarc_pass"))
         }
 

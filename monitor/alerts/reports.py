@@ -46,13 +46,13 @@ def window_start(now):
 
 
 def dmarc_pass_rates(org, now) -> None:
-    from dmarc_reports.models import DailyRollup
+    from dmarc_reports.models import DomainDailyRollup
 
     threshold = org.dmarc_pass_threshold
     minimum = settings.ALERT_MIN_DMARC_MESSAGES  # fewer messages: the rate means nothing
     start = window_start(now)
     totals = (
-        DailyRollup.objects.filter(organization=org, day__gte=start, day__lte=now.date())
+        DomainDailyRollup.objects.filter(organization=org, day__gte=start, day__lte=now.date())
         .values("domain").annotate(messages=Sum("messages"), passed=Sum("dmarc_pass"))
     )
     for row in totals:
