@@ -297,22 +297,19 @@ class Reader:
         return self._parse_each(recover=True) if recover else self._parse_plain()
 
     def _parse_plain(self):
-        """The parts of a plain report (``<feedback>`` at the top), read with libxml2 reporting only
-        the ends of the parts wanted. Each part is handed out once checked and once the next part
-        has started (or the document ended), as ``_parse_each`` does; then it is dropped. libxml2
-        is fed CHUNK bytes at a time and between chunks the parts not wanted are checked and
-        dropped and the part being read is counted, so a hostile part is refused before it grows
-        large (a chunk holds at most CHUNK / 4 elements: ``<a/>``). Any other document is read
-        by ``_parse_each`` from the start."""
+        """The parts of a plain report (``<feedback>`` at the top). libxml2 is fed CHUNK bytes at a
+        time and reports nothing but where <feedback> starts; after each chunk, the children of
+        <feedback> that another one follows are complete: each is checked, handed out if wanted and
+        dropped, as ``_parse_each`` does. The part being read is counted, so a hostile part is
+        refused before it grows large (a chunk holds at most CHUNK / 4 elements: ``<a/>``). Any
+        other document is read by ``_parse_each`` from the start."""
         parser = etree.XMLPullParser(
-            events=("end",), tag=[f"{{*}}{name}" for name in self.WANTED], resolve_entities=False,
-            no_network=True, load_dtd=False, huge_tree=False, recover=False, remove_comments=True,
-            remove_pis=True,
+            events=("start",), tag="{*}feedback", resolve_entities=False, no_network=True, load_dtd=False,
+            huge_tree=False, recover=False, remove_comments=True, remove_pis=True,
         )
         events = parser.read_events()
-        root = pending = error = None
-        ready = []  # parts complete, with a part after them started
-        fed, plain = 0, True
+        root = error = None
+        fed = 0
         while True:
             chunk = self.stream.read(self.CHUNK)
             fed += len(chunk)
@@ -323,52 +320,40 @@ class Reader:
                     parser.close()
             except etree.XMLSyntaxError as syntax_error:
                 error = syntax_error
-            for _, element in events:
-                if root is None:
-                    if (root := self._plain_root(element)) is None:
-                        plain = False
-                        break
-                    wanted = {tag: name for name in self.WANTED for tag in (name, self.namespace_prefix + name)}
-                if element.getparent() is root and (name := wanted.get(element.tag)):
-                    if pending is not None:
-                        ready.append(pending)
-                    pending = name, element
             if root is None:
-                if plain and error is None and chunk and fed <= self.PLAIN_WITHIN:
-                    continue
-                self.stream.seek(self.start)  # nothing handed out yet: read it the general way
-                yield from self._parse_each(recover=False)
-                return
-            if pending is not None and (pending[1] is not root[-1] or not (chunk or error)):
-                ready.append(pending)
-                pending = None
-            for name, part in ready:
-                while root[0] is not part:  # parts not wanted, before this one
-                    self.check_part(root[0])
-                    del root[0]
-                if self.check_records or name != "record":
+                first = next(events, None)
+                if first is None and error is None and chunk and fed <= self.PLAIN_WITHIN:
+                    continue  # <feedback> has not started yet
+                if first is None or (root := self._plain_root(first[1])) is None:
+                    self.stream.seek(self.start)  # nothing handed out yet: read it the general way
+                    yield from self._parse_each(recover=False)
+                    return
+                wanted = {tag: name for name in self.WANTED for tag in (name, self.namespace_prefix + name)}
+            for _ in events:  # <feedback>s deeper down: nothing to do
+                pass
+            parts = root[:]
+            complete = parts if not (chunk or error) else parts[:-1]
+            for part in complete:
+                name = wanted.get(part.tag)
+                if name is None or name != "record" or self.check_records:
                     self.check_part(part)
-                yield name, part
+                if name is not None:
+                    yield name, part
                 part.clear()
-                del root[0]
-            ready.clear()
+                root.remove(part)
             if error is not None:
                 raise error
-            parts = root[:]
-            for part in parts[:-1] if chunk else parts:  # parts not wanted, complete: check them, let them go
-                self.check_part(part)
-                root.remove(part)
             if not chunk:
                 return
             if parts:
                 self.check_part(parts[-1], depth=False)  # the part being read, as far as it goes
 
     def _plain_root(self, element):
-        """The document's root, if it is <feedback> (the document is then plain so far), else None."""
-        root = element.getroottree().getroot()
-        namespace, name = _split_tag(root.tag)
-        if name != "feedback":
+        """The first <feedback> started, if it is the document's root (the document is plain), else None."""
+        if element.getparent() is not None:
             return None
+        root = element
+        namespace, _ = _split_tag(root.tag)
         if root.getroottree().docinfo.doctype:
             raise Rejected("XML with a DOCTYPE is refused (entities and external references are never read)")
         self.namespace_prefix = f"{{{namespace}}}" if namespace else ""
@@ -801,6 +786,7 @@ def _parse(stream: BinaryIO, limits: Limits) -> AggregateReport:
     pending = None
     for name, element in items:
         if name == "record":
+            reader.check_part(element)  # refused now, before the report is taken on, as the parts before it
             pending = element
             break
         read_metadata(metadata, name, element, LocalNames(reader.namespace_prefix), notes)
