@@ -240,9 +240,9 @@ class Reader:
     syntax error that is not truncation or excessive depth, reads again in recovery mode,
     skipping what was already yielded, and notes a warning.
 
-    A plain report (well-formed, ``<feedback>`` as its root) is read with libxml2 handing over
-    only the ends of the elements wanted, the rest staying in C (``_parse_plain``); anything
-    else, and recovery mode, is read element by element (``_parse_each``). Both enforce the
+    A plain report (well-formed, ``<feedback>`` as its root) is read a chunk at a time, with no
+    Python called for each element (``_parse_plain``); anything else, and recovery mode, is read
+    element by element (``_parse_each``). Both enforce the
     limits: no part of the report with more than ``max_elements_per_record`` elements or deeper
     than ``max_xml_depth`` (``check_part``), and never more than one part (plus one chunk read)
     in memory. With ``check_records=False`` a plain report's records are handed out before
@@ -251,7 +251,7 @@ class Reader:
 
     WANTED = {"report_metadata", "policy_published", "version", "record"}
     CHUNK = 8192  # bytes fed to the parser at a time (see _parse_plain)
-    PLAIN_WITHIN = 256 * 1024  # a plain report's first part ends within this many bytes (else: general way)
+    PLAIN_WITHIN = 256 * 1024  # a plain report's <feedback> starts within this many bytes (else: general way)
 
     def __init__(self, stream: BinaryIO, limits: Limits, notes: Notes, check_records: bool = True):
         self.stream = stream
@@ -335,7 +335,7 @@ class Reader:
             complete = parts if not (chunk or error) else parts[:-1]
             for part in complete:
                 name = wanted.get(part.tag)
-                if name is None or name != "record" or self.check_records:
+                if name != "record" or self.check_records:
                     self.check_part(part)
                 if name is not None:
                     yield name, part
@@ -352,12 +352,11 @@ class Reader:
         """The first <feedback> started, if it is the document's root (the document is plain), else None."""
         if element.getparent() is not None:
             return None
-        root = element
-        namespace, _ = _split_tag(root.tag)
-        if root.getroottree().docinfo.doctype:
+        if element.getroottree().docinfo.doctype:
             raise Rejected("XML with a DOCTYPE is refused (entities and external references are never read)")
+        namespace, _ = _split_tag(element.tag)
         self.namespace_prefix = f"{{{namespace}}}" if namespace else ""
-        return root
+        return element
 
     def check_part(self, part, depth: bool = True) -> None:
         """Refuse a part of the report (a child of <feedback>, at depth 2) that is too big or too
