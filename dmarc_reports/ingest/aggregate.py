@@ -503,6 +503,19 @@ def _index(element, names: LocalNames) -> dict:
     return found
 
 
+def _texts(element, names: LocalNames) -> dict:
+    """Texts of an element's children by local name (the first child of each name), stripped."""
+    found = {}
+    if element is None:
+        return found
+    for child in element:
+        name = names[child.tag]
+        if name is not None and name not in found:
+            text = child.text
+            found[name] = text.strip() if text else ""
+    return found
+
+
 def _first(children: dict, name: str):
     elements = children.get(name)
     return elements[0] if elements else None
@@ -654,7 +667,7 @@ def read_row(record, number: int, names: LocalNames, values: Values) -> Row | No
     parts = _index(record, names)
     row = _index(_first(parts, "row"), names)
     evaluated = _index(_first(row, "policy_evaluated"), names)
-    identifiers = _index(_first(parts, "identifiers"), names)
+    identifiers = _texts(_first(parts, "identifiers"), names)
     auth = _index(_first(parts, "auth_results"), names)
 
     count = read_count(_text(row, "count"), number)
@@ -663,25 +676,25 @@ def read_row(record, number: int, names: LocalNames, values: Values) -> Row | No
         return None
     reasons = []
     for reason in evaluated.get("reason", ()):
-        fields = _index(reason, names)
-        kind, comment = _text(fields, "type"), _text(fields, "comment")
+        fields = _texts(reason, names)
+        kind, comment = fields.get("type", ""), fields.get("comment", "")
         if kind or comment:
             reasons.append(Reason(enum(kind, REASON_TYPES, "reason type"), comment))
     dkim_results = []
     for result in auth.get("dkim", ()):
-        fields = _index(result, names)
+        fields = _texts(result, names)
         dkim_results.append(DkimResult(
-            _text(fields, "domain").lower(), _text(fields, "selector"),
-            enum(_text(fields, "result"), DKIM_RESULTS, "DKIM result"), _text(fields, "human_result"),
+            fields.get("domain", "").lower(), fields.get("selector", ""),
+            enum(fields.get("result", ""), DKIM_RESULTS, "DKIM result"), fields.get("human_result", ""),
         ))
     spf_results = []
     for result in auth.get("spf", ()):
-        fields = _index(result, names)
+        fields = _texts(result, names)
         spf_results.append(SpfResult(
-            _text(fields, "domain").lower(), enum(_text(fields, "scope"), SPF_SCOPES, "SPF scope"),
-            enum(_text(fields, "result"), SPF_RESULTS, "SPF result"),
+            fields.get("domain", "").lower(), enum(fields.get("scope", ""), SPF_SCOPES, "SPF scope"),
+            enum(fields.get("result", ""), SPF_RESULTS, "SPF result"),
         ))
-    header_from = _text(identifiers, "header_from").lower()
+    header_from = identifiers.get("header_from", "").lower()
     if not header_from:
         notes.add(f"Record {number} has no identifiers/header_from")
     return Row(
@@ -692,8 +705,8 @@ def read_row(record, number: int, names: LocalNames, values: Values) -> Row | No
         spf=enum(_text(evaluated, "spf"), ALIGNED_RESULTS, "aligned SPF result"),
         reasons=tuple(reasons),
         header_from=header_from,
-        envelope_from=_text(identifiers, "envelope_from").lower(),
-        envelope_to=_text(identifiers, "envelope_to").lower(),
+        envelope_from=identifiers.get("envelope_from", "").lower(),
+        envelope_to=identifiers.get("envelope_to", "").lower(),
         dkim_results=tuple(dkim_results),
         spf_results=tuple(spf_results),
     )
