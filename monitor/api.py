@@ -97,6 +97,7 @@ def index(request):
         "version": VERSION,
         "endpoints": [reverse(name) for name in names] + [
             reverse("api_domain", args=["example.com"]).replace("example.com", "<domain>"),
+            reverse("api_domain_addresses", args=["example.com"]).replace("example.com", "<domain>") + "?service=<service>",
             reverse("api_source", args=["192.0.2.1"]).replace("192.0.2.1", "<address-or-service>"),
             reverse("api_report", args=[1]).replace("/1/", "/<id>/"),
         ],
@@ -111,6 +112,11 @@ def overview(request, filters):
 @api_view
 def domain(request, filters, domain):
     return pages.domain_page(filters, domain.lower())
+
+
+@api_view
+def domain_addresses(request, filters, domain):
+    return pages.addresses_page(filters, domain.lower(), request.GET.get("service", "")[:100])
 
 
 @api_view

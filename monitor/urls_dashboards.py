@@ -7,6 +7,7 @@ from monitor import api, views_dashboards as views
 urlpatterns = [
     path("", views.overview, name="overview"),
     path("dash/domains/<str:domain>/", views.domain, name="dash_domain"),
+    path("dash/domains/<str:domain>/addresses/", views.domain_addresses, name="dash_domain_addresses"),
     path("dash/sources/<str:source>/", views.source, name="dash_source"),
     path("dash/reports/", views.reports, name="dash_reports"),
     path("dash/reports/<int:pk>/", views.report, name="dash_report"),
@@ -20,6 +21,7 @@ urlpatterns = [
     path("api/v1/", api.index, name="api_index"),
     path("api/v1/overview/", api.overview, name="api_overview"),
     path("api/v1/domains/<str:domain>/", api.domain, name="api_domain"),
+    path("api/v1/domains/<str:domain>/addresses/", api.domain_addresses, name="api_domain_addresses"),
     path("api/v1/sources/<str:source>/", api.source, name="api_source"),
     path("api/v1/reports/", api.reports, name="api_reports"),
     path("api/v1/reports/<int:pk>/", api.report, name="api_report"),

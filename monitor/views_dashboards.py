@@ -51,13 +51,14 @@ def canonical_redirect(request, filters):
     return redirect(request.path + ("?" + urlencode(wanted) if wanted else ""))
 
 
-def respond(request, template, filters, page, section, csv_parts=(), **context):
-    """Render the page, or return one of its tables as CSV when ``?csv=<name>`` is asked."""
+def respond(request, template, filters, page, section, csv_parts=(), keep=None, **context):
+    """Render the page, or return one of its tables as CSV when ``?csv=<name>`` is asked (CSV links
+    carry the filters and the ``keep`` parameters of the page)."""
     tables = page.all_tables()
     name = request.GET.get("csv", "")
     if name:
         return csv_response(find_table(tables, name), (section, *csv_parts, filters.start, filters.end))
-    base_query = filters.query()
+    base_query = filters.query(**(keep or {}))
     joiner = "&" if base_query else "?"
     for table in tables:
         table.csv_url = f"{request.path}{base_query}{joiner}csv={table.name}"
@@ -88,6 +89,21 @@ def domain(request, filters, domain):
                    domain=domain.lower(), hide_domain_filter=True, failing_filter=True,
                    failing_on_url=request.path + filters.query(failing=1),
                    failing_off_url=request.path + filters.query(failing=None))
+
+
+@filtered
+def domain_addresses(request, filters, domain):
+    """A domain's addresses, of one service (``?service=``) or all: what a service row of the domain
+    page opens (in place with the script, as a page of its own without), and the addresses CSV."""
+    service = request.GET.get("service", "")[:100]
+    page = pages.addresses_page(filters, domain.lower(), service)
+    if page is None:
+        raise Http404("No such domain")
+    return respond(request, "monitor/dash_domain_addresses.html", filters, page, "overview", (domain, service),
+                   keep={"service": service or None}, domain=domain.lower(), hide_domain_filter=True,
+                   failing_filter=True, domain_url=pages.domain_url(domain.lower(), filters),
+                   failing_on_url=request.path + filters.query(failing=1, service=service or None),
+                   failing_off_url=request.path + filters.query(failing=None, service=service or None))
 
 
 @filtered

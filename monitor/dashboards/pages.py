@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from urllib.parse import quote, urlencode
 
 from django.urls import reverse
-from django.utils.html import format_html_join
 
 from monitor.dashboards import charts, queries
 from monitor.dashboards.exports import Column, Table
@@ -367,7 +366,6 @@ def overview_page(filters) -> Page:
 
 UNKNOWN_SERVICE = "(no reverse DNS)"
 MAX_ADDRESSES = 1000
-ADDRESSES_PER_SERVICE = 25
 
 
 def sums_row(counters: dict) -> dict:
@@ -396,40 +394,6 @@ def readiness_verdict(row) -> str:
     return "fails throughout: spoofing or an unconfigured sender"
 
 
-COUNTER_KEYS = ("messages", "dmarc_pass", "dkim_pass", "spf_pass", "disposition_none", "disposition_quarantine",
-                "disposition_reject", "forwarded", "mailing_list")
-# Sources the roll-ups do not name yet are named from SourceHost, the largest this many.
-MAX_UNNAMED = 2000
-
-
-def group_sources(service_rows, unnamed_rows, hosts: dict) -> list[dict]:
-    """Sources grouped by the service behind them (from reverse DNS): the database's groups, with the
-    addresses the roll-ups do not name yet moved to the service their reverse DNS names now."""
-    services: dict[str, dict] = {}
-
-    def add(name, row, addresses):
-        group = services.setdefault(name, {"service": name, "address_count": 0, **{k: 0 for k in COUNTER_KEYS}})
-        for key in COUNTER_KEYS:
-            group[key] += row.get(key) or 0
-        group["address_count"] += addresses
-
-    for row in service_rows:
-        add(row["service"] or UNKNOWN_SERVICE, row, row["addresses"])
-    for row in unnamed_rows:
-        host = hosts.get(row["source_ip"])
-        if host is not None and host.service and UNKNOWN_SERVICE in services:
-            unknown = services[UNKNOWN_SERVICE]
-            for key in COUNTER_KEYS:
-                unknown[key] -= row.get(key) or 0
-            unknown["address_count"] -= 1
-            add(host.service, row, 1)
-    if UNKNOWN_SERVICE in services and services[UNKNOWN_SERVICE]["address_count"] <= 0:
-        del services[UNKNOWN_SERVICE]
-    grouped = [{"service": g["service"], "address_count": g["address_count"], "addresses": [], **sums_row(g)}
-               for g in services.values()]
-    return sorted(grouped, key=lambda g: -g["messages"])
-
-
 class UrlMaker:
     """Links to many source pages without one reverse() per row."""
 
@@ -441,19 +405,20 @@ class UrlMaker:
         return self.prefix.replace("__source__", quote(source, safe="")) + self.query
 
 
-def address_rows_html(addresses) -> str:
-    return format_html_join(
-        "", '<tr><td><a href="{}">{}</a></td><td>{}</td><td class="int">{}</td><td class="pct">{}</td><td class="pct">{}</td><td class="pct">{}</td></tr>',
-        ((a["url"], a["source_ip"], a["ptr"] or "–", f"{a['messages']:,}", pct(a["dmarc_rate"]), pct(a["dkim_rate"]), pct(a["spf_rate"]))
-         for a in addresses),
-    )
+def addresses_url(domain: str, filters, service: str | None = None) -> str:
+    """The domain's addresses (of one service when given): the page a service row opens."""
+    return reverse("dash_domain_addresses", args=[domain]) + filters.query(service=service)
 
 
-def pct(value) -> str:
-    return "–" if value is None else f"{value:.1f}%"
+RATE_COLUMNS = [Column("messages", "Messages", "int"), Column("failing", "Failing DMARC", "int"),
+                Column("dmarc_rate", "DMARC pass", "pct"), Column("dkim_rate", "DKIM aligned", "pct"),
+                Column("spf_rate", "SPF aligned", "pct"), Column("forwarded", "Forwarded", "int"),
+                Column("mailing_list", "Mailing list", "int")]
 
 
 def domain_page(filters, domain: str) -> Page | None:
+    """Charts from the domain roll-ups; sources grouped by service in one query (one row per service,
+    however many addresses): a service's addresses are read only when it is opened (``addresses_page``)."""
     if not queries.domain_known(filters, domain):
         return None
     days = filters.day_list()
@@ -484,51 +449,27 @@ def domain_page(filters, domain: str) -> Page | None:
         description="receivers delivered this mail despite DMARC failing",
     )
 
-    service_rows = queries.dmarc_services(filters, domain)
-    unnamed = []
-    if any(not row["service"] for row in service_rows):
-        unnamed = queries.dmarc_top_addresses(filters, domain, MAX_UNNAMED, service="")
-    top = queries.dmarc_top_addresses(filters, domain, MAX_ADDRESSES, failing_only=filters.failing_only)
-    hosts = queries.source_hosts({r["source_ip"] for r in unnamed} | {r["source_ip"] for r in top})
-    services = group_sources(service_rows, unnamed, hosts)
+    url_of = UrlMaker(filters)
+    services = []
+    for row in queries.dmarc_services(filters, domain):
+        name = row["service"] or UNKNOWN_SERVICE
+        service = {"service": name, "url": url_of(name) if row["service"] else "",
+                   "addresses_url": addresses_url(domain, filters, name), **sums_row(row)}
+        service["verdict"] = readiness_verdict(service)
+        services.append(service)
+    services.sort(key=lambda s: (-s["messages"], s["service"]))
     if filters.failing_only:
         services = [s for s in services if s["failing"]]
-    by_service = {s["service"]: s for s in services}
-    url_of = UrlMaker(filters)
-    addresses = []
-    for row in top:
-        host = hosts.get(row["source_ip"])
-        service = row["service"] or (host.service if host and host.service else "") or UNKNOWN_SERVICE
-        address = {"source_ip": row["source_ip"], "ptr": host.ptr if host else "", "service": service,
-                   "url": url_of(row["source_ip"]), **sums_row(row)}
-        address["verdict"] = readiness_verdict(address)
-        addresses.append(address)
-        if service in by_service:
-            by_service[service]["addresses"].append(address)
-    for s in services:
-        s["url"] = url_of(s["service"]) if s["service"] != UNKNOWN_SERVICE else ""
-        s["verdict"] = readiness_verdict(s)
-        s["addresses_html"] = address_rows_html(s["addresses"][:ADDRESSES_PER_SERVICE])
-        s["more"] = s["address_count"] - min(len(s["addresses"]), ADDRESSES_PER_SERVICE)
-    rate_columns = [Column("messages", "Messages", "int"), Column("failing", "Failing DMARC", "int"),
-                    Column("dmarc_rate", "DMARC pass", "pct"), Column("dkim_rate", "DKIM aligned", "pct"),
-                    Column("spf_rate", "SPF aligned", "pct"), Column("forwarded", "Forwarded", "int"),
-                    Column("mailing_list", "Mailing list", "int")]
-    services_table = Table("services", "Sources by service", [Column("service", "Service", "link", "url")] + rate_columns,
+    services_table = Table("services", "Sources by service", [Column("service", "Service", "link", "url")] + RATE_COLUMNS,
                            services, empty="No failing sources in this period." if filters.failing_only else "No reports for this domain in this period.")
-    address_total = sum(s["address_count"] for s in services)
-    addresses_table = Table(
-        "addresses", "Sources by address",
-        [Column("source_ip", "Address", "link", "url"), Column("ptr", "Reverse DNS"), Column("service", "Service")] + rate_columns,
-        addresses, empty=services_table.empty,
-        note=f"the {MAX_ADDRESSES:,} largest addresses" if len(addresses) >= MAX_ADDRESSES else "",
-    )
     readiness_rows = sorted((s for s in services if s["failing"]), key=lambda s: -s["would_block"])
     readiness_table = Table(
         "readiness", "Policy readiness: what p=quarantine or p=reject would hold back, by source",
         [Column("service", "Service", "link", "url"), Column("messages", "Messages", "int"), Column("failing", "Failing DMARC", "int"),
-         Column("would_block", "Would be blocked", "int"), Column("dmarc_rate", "DMARC pass", "pct"), Column("verdict", "Reading")],
-        readiness_rows, empty="Nothing fails DMARC: moving to p=reject would block nothing seen in this period.",
+         Column("would_block", "Would be blocked", "int"), Column("dmarc_rate", "DMARC pass", "pct"), Column("verdict", "Reading"),
+         Column("addresses", "Addresses", "link", "addresses_url")],
+        [{**s, "addresses": "by address"} for s in readiness_rows],
+        empty="Nothing fails DMARC: moving to p=reject would block nothing seen in this period.",
     )
     total = sums_row({key: sum(series(key)) for key in ("messages", "dmarc_pass", "dkim_pass", "spf_pass", "forwarded",
                                                           "mailing_list", "disposition_quarantine", "disposition_reject")})
@@ -536,11 +477,38 @@ def domain_page(filters, domain: str) -> Page | None:
     policies = queries.latest_policies(filters, [(org.pk, domain) for org in filters.orgs])
     return Page(
         charts=[volume_chart, rates_chart, disposition_chart, overrides_chart],
-        tables=[services_table, addresses_table, readiness_table],
+        tables=[services_table, readiness_table],
         context={"services": services, "total": total, "at_risk": at_risk,
-                 "policies": [{"org": org, "report": policies[(org.pk, domain)]} for org in filters.orgs if (org.pk, domain) in policies],
-                 "address_total": address_total},
+                 "all_addresses_url": addresses_url(domain, filters),
+                 "policies": [{"org": org, "report": policies[(org.pk, domain)]} for org in filters.orgs if (org.pk, domain) in policies]},
     )
+
+
+def addresses_page(filters, domain: str, service: str = "") -> Page | None:
+    """A domain's addresses, the largest first: those of one service (as the domain page names it,
+    UNKNOWN_SERVICE for the unnamed) or, without one, all of them; with the same filters."""
+    if not queries.domain_known(filters, domain):
+        return None
+    key = None if not service else "" if service == UNKNOWN_SERVICE else service
+    rows = queries.dmarc_top_addresses(filters, domain, MAX_ADDRESSES, failing_only=filters.failing_only, service=key)
+    hosts = queries.source_hosts(r["source_ip"] for r in rows)
+    url_of = UrlMaker(filters)
+    addresses = []
+    for row in rows:
+        host = hosts.get(row["source_ip"])
+        address = {"source_ip": row["source_ip"], "url": url_of(row["source_ip"]), "ptr": host.ptr if host else "",
+                   "service": row["service"] or UNKNOWN_SERVICE, **sums_row(row)}
+        address["verdict"] = readiness_verdict(address)
+        addresses.append(address)
+    table = Table(
+        "addresses", f"Addresses of {service}" if service else "Sources by address",
+        [Column("source_ip", "Address", "link", "url"), Column("ptr", "Reverse DNS"), Column("service", "Service")] + RATE_COLUMNS
+        + [Column("would_block", "Would be blocked", "int"), Column("verdict", "Reading")],
+        addresses,
+        empty="No failing addresses in this period." if filters.failing_only else "No addresses in this period.",
+        note=f"the {MAX_ADDRESSES:,} largest addresses" if len(addresses) >= MAX_ADDRESSES else "",
+    )
+    return Page(tables=[table], context={"service": service, "address_count": len(addresses)})
 
 
 # --- Source -----------------------------------------------------------------------------------

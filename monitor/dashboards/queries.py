@@ -9,8 +9,8 @@ from their own small tables (listing intervals, verdicts per run, alerts).
 from collections import defaultdict
 from datetime import datetime, time, timedelta, timezone as dt_timezone
 
-from django.db.models import Count, F, Q, Sum
-from django.db.models.functions import TruncDate
+from django.db.models import Count, F, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce, NullIf, TruncDate
 
 from monitor.models import Alert, AuditRun, DnsCheckResult, Pool
 from monitor.models.blocklists import Blocklist, Listing
@@ -236,22 +236,33 @@ def dmarc_domain_days(filters) -> list[dict]:
     )
 
 
+def named_service():
+    """A roll-up's service: its own, or (not copied into it yet) the one its address's reverse DNS
+    names now, or "" (SQL's COALESCE stops at the first: the look-up runs for unnamed roll-ups only)."""
+    from dmarc_reports.models import SourceHost
+
+    host = SourceHost.objects.filter(ip=OuterRef("source_ip")).exclude(service="").values("service")[:1]
+    return Coalesce(NullIf("service", Value("")), Subquery(host), Value(""))
+
+
 def dmarc_services(filters, domain: str) -> list[dict]:
-    """[{service, addresses, counters...}] grouped by the service the roll-ups name ("" when not named)."""
-    rows = (dmarc_rollups(filters, domain).order_by().values("service")
-            .annotate(addresses=Count("source_ip", distinct=True), **dmarc_sums()))
-    return list(rows)
+    """[{service, counters...}] grouped by the service behind each source ("" when not named): one
+    grouped query that returns one row per service, never one per address."""
+    rows = (dmarc_rollups(filters, domain).annotate(named=named_service()).order_by().values("named")
+            .annotate(**dmarc_sums()))
+    return [{"service": row.pop("named"), **row} for row in rows]
 
 
 def dmarc_top_addresses(filters, domain: str, limit: int, failing_only=False, service=None) -> list[dict]:
-    """The ``limit`` largest sources of the scope, [{service, source_ip, counters...}], grouped in the database."""
-    rollups = dmarc_rollups(filters, domain)
+    """The ``limit`` largest sources of the scope (of one service when ``service`` is given, "" for the
+    unnamed), [{service, source_ip, counters...}], grouped in the database."""
+    rollups = dmarc_rollups(filters, domain).annotate(named=named_service())
     if service is not None:
-        rollups = rollups.filter(service=service)
-    rows = rollups.order_by().values("service", "source_ip").annotate(**dmarc_sums())
+        rollups = rollups.filter(named=service)
+    rows = rollups.order_by().values("named", "source_ip").annotate(**dmarc_sums())
     if failing_only:
         rows = rows.filter(messages__gt=F("dmarc_pass"))
-    return list(rows.order_by("-messages", "source_ip")[:limit])
+    return [{"service": row.pop("named"), **row} for row in rows.order_by("-messages", "source_ip")[:limit]]
 
 
 def dmarc_pool_sources(filters, addresses: list[str]) -> dict[tuple[int, str], dict]:

@@ -46,6 +46,38 @@
     sync();
   }
 
-  function start() { wirePeriod(); drawAll(); }
+  /* A service row of the domain page: opening it loads that service's addresses (the table of the
+     page its link leads to) in place; without this script the link still leads there. */
+  function loadAddresses(details) {
+    var link = details.querySelector("a.addresses-link");
+    if (!link || details.getAttribute("data-loaded") || !details.open) { return; }
+    details.setAttribute("data-loaded", "loading");
+    fetch(link.href, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+      .then(function (response) {
+        if (!response.ok) { throw new Error("HTTP " + response.status); }
+        return response.text();
+      })
+      .then(function (html) {
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        var table = doc.querySelector("table[data-table='addresses']");
+        var wrap = table && table.closest(".table-wrap");
+        if (!wrap) { throw new Error("no address table"); }
+        details.appendChild(document.importNode(wrap, true));
+        details.setAttribute("data-loaded", "yes");
+      })
+      .catch(function () {
+        details.removeAttribute("data-loaded");
+        link.textContent = "Its addresses (could not load them here: open this link)";
+      });
+  }
+
+  function wireAddresses() {
+    var rows = document.querySelectorAll("details.addresses[data-addresses]");
+    for (var i = 0; i < rows.length; i++) {
+      rows[i].addEventListener("toggle", function (event) { loadAddresses(event.currentTarget); });
+    }
+  }
+
+  function start() { wirePeriod(); wireAddresses(); drawAll(); }
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", start); } else { start(); }
 })();
