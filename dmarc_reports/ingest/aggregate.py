@@ -624,9 +624,13 @@ def build_report(metadata: dict, values: Values, warnings: list[str]) -> Aggrega
     )
 
 
-@functools.lru_cache(maxsize=16384)  # reports repeat their senders; parsing an address is costly
 def source_ip(value: str) -> str | None:
     """The address normalised as ``ipaddress`` writes it; None when it is not an IP address."""
+    # Reports repeat their senders: addresses are remembered, unless too long to be a usual one.
+    return _remembered_source_ip(value) if len(value) <= 64 else _source_ip(value)
+
+
+def _source_ip(value: str) -> str | None:
     try:  # fast paths for the usual spellings, which the C library writes as ipaddress does
         if "." in value:
             if socket.inet_ntop(socket.AF_INET, socket.inet_pton(socket.AF_INET, value)) == value:
@@ -644,6 +648,9 @@ def source_ip(value: str) -> str | None:
     if address.version == 6 and address.ipv4_mapped:
         address = address.ipv4_mapped
     return str(address)
+
+
+_remembered_source_ip = functools.lru_cache(maxsize=16384)(_source_ip)
 
 
 def read_count(raw: str, number: int) -> int:
@@ -718,7 +725,8 @@ class RecordReader:
     that one's other values (and was checked when that one was read: same tags, same texts).
     Only the first occurrence of a shape is read element by element."""
 
-    SHAPES = 4096  # remembered at most (then forgotten all at once)
+    SHAPES = 4096  # remembered at most (then forgotten all at once) ...
+    SHAPE_SIZE = 4096  # ... of records of at most this many characters (usually 500 to 1,500)
     SOURCE_AND_COUNT = re.compile(  # the record's first child is <row>, whose first two are these
         r"<record(?:\s[^>]*)?>[^<]*<row>[^<]*<source_ip>([^<&]*)</source_ip>[^<]*<count>([^<&]*)</count>")
 
@@ -728,7 +736,7 @@ class RecordReader:
 
     def __call__(self, record, number: int) -> Row | None:
         xml = etree.tostring(record, encoding=str, with_tail=False)
-        found = self.SOURCE_AND_COUNT.match(xml)
+        found = self.SOURCE_AND_COUNT.match(xml) if len(xml) <= self.SHAPE_SIZE else None
         if found is None:
             self.check(record)
             return read_row(record, number, self.names, self.values)
