@@ -2,7 +2,8 @@
 
 Each size is 50 aggregate reports (10 per domain over 5 domains, one day each, in the last 30 days):
 200 rows each (10,000 rows) and 20,000 rows each (1,000,000 rows). Rows go straight into the row
-table by bulk inserts; the daily roll-ups are summed from the very same rows, as an import makes them.
+table by bulk inserts; the daily roll-ups (per source, per domain, per service) are summed from the very
+same rows, as an import makes them.
 
 Two shapes of data, because the roll-ups grow with distinct (domain, source, day), not with rows:
 - "same senders": both sizes come from the same 200 source addresses per domain; the big reports
@@ -72,9 +73,11 @@ def addresses_for(domain_index: int, count: int) -> list[str]:
 
 
 def clear():
-    from dmarc_reports.models import AggregateReport, DailyRollup, DomainDailyRollup, IncomingFile, SourceHost, TlsDailyRollup
+    from dmarc_reports.models import (
+        AggregateReport, DailyRollup, DomainDailyRollup, IncomingFile, ServiceDailyRollup, SourceHost, TlsDailyRollup,
+    )
 
-    for model in (DailyRollup, DomainDailyRollup, TlsDailyRollup, SourceHost, AggregateReport, IncomingFile):
+    for model in (DailyRollup, DomainDailyRollup, ServiceDailyRollup, TlsDailyRollup, SourceHost, AggregateReport, IncomingFile):
         model.objects.all().delete()
 
 
@@ -84,6 +87,7 @@ def generate(org, rows_per_report: int, addresses_per_domain: int, seed: int = 7
     from django.utils import timezone
 
     from dmarc_reports.models import AggregateReport, DailyRollup, IncomingFile, ReportRow, SourceHost, TlsDailyRollup
+    from dmarc_reports import service_rollups
     from dmarc_reports.rollups import add_domain_rollups
 
     rng = random.Random(seed)
@@ -154,6 +158,7 @@ def generate(org, rows_per_report: int, addresses_per_domain: int, seed: int = 7
         (SourceHost(ip=ip, ptr=f"out-{ip.replace('.', '-')}.{(service or 'unknown').lower().replace(' ', '')}.example",
                     service=service) for ip, service in hosts.items()), batch_size=5000,
     )
+    service_rollups.rebuild((org.pk, d, day) for (d, ip, day) in rollups)
     TlsDailyRollup.objects.bulk_create(
         TlsDailyRollup(organization=org, domain=d, day=today - timedelta(days=k), successful=1000, failed=k % 7)
         for d in DOMAINS for k in range(30)

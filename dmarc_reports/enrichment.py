@@ -25,6 +25,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
+from dmarc_reports import service_rollups
 from dmarc_reports.models import DailyRollup, ReportRow, SourceHost
 from monitor.dns import async_resolver
 
@@ -136,14 +137,18 @@ def enrich_sources(addresses, force: bool = False) -> dict:
 
 
 def name_rollups(hosts: list[SourceHost]) -> None:
-    """Put each source's service on its daily roll-ups (one update per service and chunk)."""
+    """Put each source's service on its daily roll-ups (one update per service and chunk), then sum the
+    days those roll-ups belong to by service again."""
     by_service: dict[str, list[str]] = {}
     for host in hosts:
         by_service.setdefault(host.service, []).append(host.ip)
+    changed = set()
     for service, addresses in by_service.items():
         for start in range(0, len(addresses), CHUNK):
-            (DailyRollup.objects.filter(source_ip__in=addresses[start:start + CHUNK])
-             .exclude(service=service).update(service=service))
+            rollups = DailyRollup.objects.filter(source_ip__in=addresses[start:start + CHUNK]).exclude(service=service)
+            changed.update(rollups.order_by().values_list("organization_id", "domain", "day").distinct())
+            rollups.update(service=service)
+    service_rollups.rebuild(changed)
 
 
 def enrich_reports(report_pks: list[int]) -> str:

@@ -7,7 +7,8 @@
   dashboards read the roll-ups), so storing a 20,000-row report is one insert per row.
 - ``TlsReport`` / ``TlsPolicyResult`` / ``TlsFailureDetail``: an SMTP TLS report (RFC 8460).
 - ``DailyRollup`` / ``TlsDailyRollup`` / ``TlsFailureDailyRollup``: per-day sums the dashboards and
-  alerts read, kept in step with every import by ``dmarc_reports.rollups``.
+  alerts read, kept in step with every import by ``dmarc_reports.rollups``; ``DomainDailyRollup`` and
+  ``ServiceDailyRollup`` (``dmarc_reports.service_rollups``): the same per domain, and per service.
 - ``SourceHost``: the reverse DNS of a source address and the sending service behind it
   (``dmarc_reports.enrichment``).
 
@@ -271,6 +272,37 @@ class DomainDailyRollup(models.Model):
 
     def __str__(self):
         return f"{self.day} {self.domain}: {self.messages}"
+
+
+class ServiceDailyRollup(models.Model):
+    """Per organisation, policy domain, day and service: that day's ``DailyRollup`` rows summed by the
+    service behind each source ("" when none is known). Rebuilt for the days an import or a reverse-DNS
+    look-up changes (``service_rollups.rebuild``), so the domain page reads a few rows per day however
+    many addresses send."""
+
+    organization = models.ForeignKey(Organization, models.CASCADE, related_name="service_daily_rollups")
+    domain = models.CharField(max_length=253)
+    day = models.DateField()
+    service = models.CharField(max_length=100, blank=True)
+    messages = models.BigIntegerField(default=0)
+    dmarc_pass = models.BigIntegerField(default=0)
+    dkim_pass = models.BigIntegerField(default=0)
+    spf_pass = models.BigIntegerField(default=0)
+    disposition_none = models.BigIntegerField(default=0)
+    disposition_quarantine = models.BigIntegerField(default=0)
+    disposition_reject = models.BigIntegerField(default=0)
+    forwarded = models.BigIntegerField(default=0)
+    mailing_list = models.BigIntegerField(default=0)
+
+    COUNTERS = DailyRollup.COUNTERS
+
+    class Meta:
+        ordering = ["day", "domain", "service"]
+        constraints = [models.UniqueConstraint(fields=["organization", "domain", "day", "service"],
+                                               name="one_service_rollup_per_day")]
+
+    def __str__(self):
+        return f"{self.day} {self.domain} {self.service or '-'}: {self.messages}"
 
 
 class TlsDailyRollup(models.Model):

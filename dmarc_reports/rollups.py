@@ -14,6 +14,7 @@ from operator import itemgetter
 
 from django.db import connection
 
+from dmarc_reports import service_rollups
 from dmarc_reports.models import DailyRollup, DomainDailyRollup, SourceHost, TlsDailyRollup, TlsFailureDailyRollup
 
 DAY = 86400
@@ -148,9 +149,11 @@ class SourceTally:
         add_domain_rollups((self.org_id, self.domain, day, figures) for (_, day), figures in days.items())
 
     def finish(self) -> None:
-        """Add what is left, then name the services of sources already looked up."""
+        """Add what is left, name the services of sources already looked up, and sum the report's days
+        by service again (``service_rollups``)."""
         self.flush()
         name_services(self.org_id, self.domain, self.weights[0][0], self.weights[-1][0])
+        service_rollups.rebuild((self.org_id, self.domain, day) for day, _ in self.weights)
 
 
 def add_domain_rollups(tallies) -> None:

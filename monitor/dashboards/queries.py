@@ -9,8 +9,8 @@ from their own small tables (listing intervals, verdicts per run, alerts).
 from collections import defaultdict
 from datetime import datetime, time, timedelta, timezone as dt_timezone
 
-from django.db.models import Count, F, OuterRef, Q, Subquery, Sum, Value
-from django.db.models.functions import Coalesce, NullIf, TruncDate
+from django.db.models import Count, F, Q, Sum
+from django.db.models.functions import TruncDate
 
 from monitor.models import Alert, AuditRun, DnsCheckResult, Pool
 from monitor.models.blocklists import Blocklist, Listing
@@ -237,19 +237,23 @@ def dmarc_domain_days(filters) -> list[dict]:
 
 
 def named_service():
-    """A roll-up's service: its own, or (not copied into it yet) the one its address's reverse DNS
-    names now, or "" (SQL's COALESCE stops at the first: the look-up runs for unnamed roll-ups only)."""
-    from dmarc_reports.models import SourceHost
+    from dmarc_reports.service_rollups import named_service
 
-    host = SourceHost.objects.filter(ip=OuterRef("source_ip")).exclude(service="").values("service")[:1]
-    return Coalesce(NullIf("service", Value("")), Subquery(host), Value(""))
+    return named_service()
 
 
 def dmarc_services(filters, domain: str) -> list[dict]:
-    """[{service, counters...}] grouped by the service behind each source ("" when not named): one
-    grouped query that returns one row per service, never one per address."""
-    rows = (dmarc_rollups(filters, domain).annotate(named=named_service()).order_by().values("named")
-            .annotate(**dmarc_sums()))
+    """[{service, counters...}] grouped by the service behind each source ("" when not named): from the
+    service roll-ups (a few rows per day, however many addresses), or from the per-source roll-ups when
+    an IP pool narrows the sources."""
+    if filters.pool_addresses() is not None:
+        rows = dmarc_rollups(filters, domain).annotate(named=named_service())
+    else:
+        from dmarc_reports.models import ServiceDailyRollup
+
+        rows = ServiceDailyRollup.objects.filter(organization__in=filters.org_ids, domain=domain,
+                                                 day__gte=filters.start, day__lte=filters.end).annotate(named=F("service"))
+    rows = rows.order_by().values("named").annotate(**dmarc_sums())
     return [{"service": row.pop("named"), **row} for row in rows]
 
 

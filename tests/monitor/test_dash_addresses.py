@@ -1,5 +1,6 @@
-"""The domain page reads one row per service, however many addresses send; a service's addresses are
-read only when it is opened (their own page, loaded in place by the script), with the same filters."""
+"""The domain page reads the service roll-ups (a few rows per day, however many addresses send); a
+service's addresses are read only when it is opened (their own page, loaded in place by the script),
+with the same filters."""
 
 import csv
 import io
@@ -49,6 +50,9 @@ def test_it_asks_the_same_queries_and_groups_no_address_on_the_domain_page_howev
     assert len(many) == len(few)
     assert len(services) == len(first) == 4
     assert not [q["sql"] for q in many if groups_by_address(q["sql"])]
+    per_source = [q["sql"] for q in many if '"dmarc_reports_dailyrollup"' in q["sql"]]
+    assert all("LIMIT 1" in sql for sql in per_source), per_source  # only "is the domain known?"
+    assert [q for q in many if "servicedailyrollup" in q["sql"].lower()]
     assert not [q["sql"] for q in many if "reportrow" in q["sql"].lower()]
     assert services["Amazon SES"]["messages"] == 10 * 200 + 10 * 407  # its own, and those named by roll-up or by reverse DNS
     assert services["(no reverse DNS)"]["messages"] == 10 * 50 + 10 * 203
@@ -116,3 +120,9 @@ def test_it_answers_a_services_addresses_in_the_api(client, org):
     body = client.get(reverse("api_domain_addresses", args=["acme.example"]) + "?service=Google",
                       HTTP_AUTHORIZATION=f"Bearer {org.api_token}").json()
     assert [r["source_ip"] for r in body["tables"]["addresses"]] == [GOOGLE_IP]
+
+
+def test_it_narrows_the_services_to_an_ip_pools_addresses(viewer_client, org):
+    data = build(org)
+    services = viewer_client.get(DOMAIN_URL + f"?pool={data['ip_pool'].pk}").context["services"]
+    assert [(s["service"], s["messages"]) for s in services] == [("Amazon SES", 2000)]

@@ -10,6 +10,7 @@ from dmarc_reports.models import (
     AggregateReport, DailyRollup, IncomingFile, ReportRow, SourceHost, TlsDailyRollup, TlsFailureDailyRollup,
     TlsFailureDetail, TlsPolicyResult, TlsReport,
 )
+from dmarc_reports import service_rollups
 from dmarc_reports.rollups import add_domain_rollups
 from monitor.models import Alert, AuditRun, DnsCheckResult, Pool, PoolMember
 from monitor.models.blocklists import Blocklist, Listing
@@ -26,13 +27,14 @@ def today():
 
 
 def add_rollup(org, domain, ip, day, messages, dmarc_pass, dkim_pass=None, spf_pass=None, service="", **extra):
-    """A source's roll-up for a day, added to its domain's roll-up too (as an import does)."""
+    """A source's roll-up for a day, added to its domain's and service's roll-ups too (as an import does)."""
     rollup = DailyRollup.objects.create(
         organization=org, domain=domain, source_ip=ip, day=day, service=service, messages=messages, dmarc_pass=dmarc_pass,
         dkim_pass=dmarc_pass if dkim_pass is None else dkim_pass, spf_pass=dmarc_pass if spf_pass is None else spf_pass,
         disposition_none=messages - extra.get("disposition_quarantine", 0) - extra.get("disposition_reject", 0), **extra,
     )
     add_domain_rollups([(org.pk, domain, day, [getattr(rollup, name) for name in DailyRollup.COUNTERS])])
+    service_rollups.rebuild([(org.pk, domain, day)])
     return rollup
 
 
