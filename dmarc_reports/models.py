@@ -209,18 +209,9 @@ class TlsFailureDetail(models.Model):
         return f"{self.result_type} x{self.failed_session_count}"
 
 
-class DailyRollup(models.Model):
-    """Per organisation, policy domain, source address and day: what the reports said.
+class DmarcCounters(models.Model):
+    """What the reports said, summed: the counters every DMARC roll-up keeps."""
 
-    A report covering several days is spread over them in proportion to the overlap (see
-    ``rollups.spread``). ``service`` is filled in once the source's reverse DNS is known.
-    """
-
-    organization = models.ForeignKey(Organization, models.CASCADE, related_name="daily_rollups")
-    domain = models.CharField(max_length=253)
-    source_ip = models.CharField(max_length=45)
-    day = models.DateField()
-    service = models.CharField(max_length=100, blank=True)
     messages = models.BigIntegerField(default=0)
     dmarc_pass = models.BigIntegerField(default=0, help_text="Aligned DKIM pass or aligned SPF pass.")
     dkim_pass = models.BigIntegerField(default=0)
@@ -235,6 +226,22 @@ class DailyRollup(models.Model):
                 "disposition_reject", "forwarded", "mailing_list")
 
     class Meta:
+        abstract = True
+
+
+class DailyRollup(DmarcCounters):
+    """Per organisation, policy domain, source address and day: what the reports said.
+
+    A report covering several days is spread over them in proportion to the overlap (see
+    ``rollups.spread``). ``service`` is filled in once the source's reverse DNS is known.
+    """
+
+    organization = models.ForeignKey(Organization, models.CASCADE, related_name="daily_rollups")
+    domain = models.CharField(max_length=253)
+    source_ip = models.CharField(max_length=45)
+    day = models.DateField()
+    service = models.CharField(max_length=100, blank=True)
+    class Meta:
         ordering = ["day", "domain", "source_ip"]
         indexes = [models.Index(fields=["organization", "day"]), models.Index(fields=["source_ip"]),
                    models.Index(fields=["organization", "domain", "day"])]
@@ -246,24 +253,13 @@ class DailyRollup(models.Model):
         return f"{self.day} {self.domain} {self.source_ip}: {self.messages}"
 
 
-class DomainDailyRollup(models.Model):
+class DomainDailyRollup(DmarcCounters):
     """Per organisation, policy domain and day: the sum of that domain's ``DailyRollup`` rows, kept in
     the same upsert pass (``rollups.add_domain_rollups``), so charts cost the same however many sources."""
 
     organization = models.ForeignKey(Organization, models.CASCADE, related_name="domain_daily_rollups")
     domain = models.CharField(max_length=253)
     day = models.DateField()
-    messages = models.BigIntegerField(default=0)
-    dmarc_pass = models.BigIntegerField(default=0)
-    dkim_pass = models.BigIntegerField(default=0)
-    spf_pass = models.BigIntegerField(default=0)
-    disposition_none = models.BigIntegerField(default=0)
-    disposition_quarantine = models.BigIntegerField(default=0)
-    disposition_reject = models.BigIntegerField(default=0)
-    forwarded = models.BigIntegerField(default=0)
-    mailing_list = models.BigIntegerField(default=0)
-
-    COUNTERS = DailyRollup.COUNTERS
 
     class Meta:
         ordering = ["day", "domain"]
@@ -274,7 +270,7 @@ class DomainDailyRollup(models.Model):
         return f"{self.day} {self.domain}: {self.messages}"
 
 
-class ServiceDailyRollup(models.Model):
+class ServiceDailyRollup(DmarcCounters):
     """Per organisation, policy domain, day and service: that day's ``DailyRollup`` rows summed by the
     service behind each source ("" when none is known). Rebuilt for the days an import or a reverse-DNS
     look-up changes (``service_rollups.rebuild``), so the domain page reads a few rows per day however
@@ -284,17 +280,6 @@ class ServiceDailyRollup(models.Model):
     domain = models.CharField(max_length=253)
     day = models.DateField()
     service = models.CharField(max_length=100, blank=True)
-    messages = models.BigIntegerField(default=0)
-    dmarc_pass = models.BigIntegerField(default=0)
-    dkim_pass = models.BigIntegerField(default=0)
-    spf_pass = models.BigIntegerField(default=0)
-    disposition_none = models.BigIntegerField(default=0)
-    disposition_quarantine = models.BigIntegerField(default=0)
-    disposition_reject = models.BigIntegerField(default=0)
-    forwarded = models.BigIntegerField(default=0)
-    mailing_list = models.BigIntegerField(default=0)
-
-    COUNTERS = DailyRollup.COUNTERS
 
     class Meta:
         ordering = ["day", "domain", "service"]
