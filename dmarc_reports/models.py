@@ -236,17 +236,19 @@ class DailyRollup(DmarcCounters):
     ``rollups.spread``). ``service`` is filled in once the source's reverse DNS is known.
     """
 
-    organization = models.ForeignKey(Organization, models.CASCADE, related_name="daily_rollups")
+    # Three indexes, each earning its keep (every import writes to all of them): the unique one also
+    # serves "this domain, these days"; (organization, day) every overview; source_ip the source page.
+    organization = models.ForeignKey(Organization, models.CASCADE, related_name="daily_rollups", db_index=False)
     domain = models.CharField(max_length=253)
     source_ip = models.CharField(max_length=45)
     day = models.DateField()
     service = models.CharField(max_length=100, blank=True)
+
     class Meta:
         ordering = ["day", "domain", "source_ip"]
-        indexes = [models.Index(fields=["organization", "day"]), models.Index(fields=["source_ip"]),
-                   models.Index(fields=["organization", "domain", "day"])]
+        indexes = [models.Index(fields=["organization", "day"]), models.Index(fields=["source_ip"])]
         constraints = [
-            models.UniqueConstraint(fields=["organization", "domain", "source_ip", "day"], name="one_rollup_per_source_day")
+            models.UniqueConstraint(fields=["organization", "domain", "day", "source_ip"], name="one_rollup_per_source_day")
         ]
 
     def __str__(self):

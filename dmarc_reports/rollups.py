@@ -144,7 +144,7 @@ class SourceTally:
                   for (source_ip, day), figures in days.items()]
         values.sort(key=itemgetter(2))  # by source address, as the indexes are: fewer page misses
         upsert(DailyRollup, ("organization_id", "domain", "source_ip", "day", "service", *DailyRollup.COUNTERS),
-               conflict=("organization_id", "domain", "source_ip", "day"), increment=DailyRollup.COUNTERS,
+               conflict=("organization_id", "domain", "day", "source_ip"), increment=DailyRollup.COUNTERS,
                values=values)
         add_domain_rollups((self.org_id, self.domain, day, figures) for (_, day), figures in days.items())
 
