@@ -85,11 +85,14 @@ def limits() -> Limits:
     return Limits(max_total_bytes=settings.INGEST_MAX_BYTES, max_members=settings.INGEST_MAX_MEMBERS)
 
 
-def import_file(source, *, name: str, org=None, via: str, user=None, enrich: bool = True) -> FileOutcome:
+def import_file(source, *, name: str, org=None, via: str, user=None, enrich: bool = True,
+                reports=None) -> FileOutcome:
     """Record, read and store one incoming file (bytes or a binary file object); see the module docstring.
 
     ``org``: the organisation the reports go to; ``None`` finds it per report (``owners``).
     ``enrich``: queue the reverse-DNS look-up of new sources (the import command queues once at the end).
+    ``reports``: what ``read_reports`` yields for this file, when the caller reads it elsewhere
+    (``import_reports`` reads in a second process, ``ingest.ahead``); by default it is read here.
     """
     if via not in VIAS:
         raise ValueError(f"via must be one of {sorted(VIAS)}, not {via!r}")
@@ -104,7 +107,9 @@ def import_file(source, *, name: str, org=None, via: str, user=None, enrich: boo
         if received.refusal:
             results.append(ReportOutcome("rejected", error=received.refusal, member=name))
         else:
-            for item in read_reports(received.stream, name=name, limits=limits()):
+            if reports is None:
+                reports = read_reports(received.stream, name=name, limits=limits())
+            for item in reports:
                 results.append(import_item(item, org, incoming))
     except Exception:  # a bug, or the database went away: the file's record says so, then the error goes on
         log.exception("importing %s failed", name)

@@ -16,7 +16,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
-from dmarc_reports.importing import import_file, queue_enrichment
+from dmarc_reports.importing import import_file, limits, queue_enrichment
+from dmarc_reports.ingest.ahead import ReadAhead
 from monitor.alerts.evaluate import after_import
 from monitor.models import Organization
 
@@ -80,18 +81,22 @@ class Command(BaseCommand):
             gc.unfreeze()
 
     def handle(self, *args, paths, org=None, json=False, **options):
-        organization = None
-        if org:
-            organization = Organization.objects.filter(slug=org).first()
-            if organization is None:
-                raise CommandError(f"There is no organisation with the slug {org!r}")
         missing = [p for p in paths if not os.path.exists(p)]
         if missing:
             raise CommandError(f"No such file or folder: {', '.join(missing)}")
-        if connection.vendor == "sqlite":  # a larger page cache for big reports' index updates (this process only)
-            with connection.cursor() as cursor:
-                cursor.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
         files = list(files_under(paths))
+        with ReadAhead([path for _, path in files], limits()) as ahead:  # read in a second process as we store
+            organization = None
+            if org:
+                organization = Organization.objects.filter(slug=org).first()
+                if organization is None:
+                    raise CommandError(f"There is no organisation with the slug {org!r}")
+            if connection.vendor == "sqlite":  # a larger page cache for big reports' index updates (here only)
+                with connection.cursor() as cursor:
+                    cursor.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
+            self.import_files(files, organization, ahead, json)
+
+    def import_files(self, files, organization, ahead, json):
         progress = Progress(len(files))
         totals = {"imported": 0, "duplicate": 0, "rejected": 0}
         report_pks = []
@@ -99,9 +104,11 @@ class Command(BaseCommand):
         unreadable = 0
         for done, (label, path) in enumerate(files, start=1):
             progress.update(done - 1, label)
+            reports = ahead.reports()
             try:
                 with open(path, "rb") as stream:
-                    outcome = import_file(stream, name=path.name, org=organization, via="command", enrich=False)
+                    outcome = import_file(stream, name=path.name, org=organization, via="command", enrich=False,
+                                          reports=reports)
             except OSError as error:
                 unreadable += 1
                 self.stderr.write(f"{label}: cannot be read ({error.strerror or error})")

@@ -1,0 +1,194 @@
+"""Read report files in a second process, ahead of the one storing them.
+
+``import_reports`` stores each report while the next rows (and the next files) are being read:
+with two cores, reading and parsing cost (almost) no wall time of their own::
+
+    with ReadAhead(paths, limits) as ahead:
+        for path in paths:
+            for item in ahead.reports():   # what read_reports(path) yields, file by file, in order
+                ...                        # an aggregate report's rows arrive as it reads them
+
+The reader is ``python -m dmarc_reports.ingest.ahead LIMITS PATH...``: it runs ``read_reports``
+on each path in turn and writes every item to its standard output with pickle, an aggregate
+report's header first, its rows in batches, then their end (the report's complete warnings) or the
+``Rejected`` that stopped them. It is a fresh interpreter (no fork of a process that may run
+threads or hold a database connection) and never touches Django. The pipe between the two bounds
+how far it runs ahead, so memory stays flat on both sides. What the caller does not read (a file
+refused before reading, the rows of a duplicate report) is skipped.
+
+The pickles come from our own child, which builds them from plain values it parsed: nothing a
+report sender writes is ever unpickled as code.
+"""
+
+import dataclasses
+import json
+import os
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+from typing import Iterator
+
+from .aggregate import RowStream
+from .errors import Failed, Rejected
+from .limits import Limits
+from .pipeline import Parsed, read_reports
+
+ROWS_PER_MESSAGE = 1000  # small batches: the storer starts on the first rows early
+
+
+# -- the reader (the child process) -------------------------------------------------------------------
+
+def read_files(paths: list[str], limits: Limits, send) -> None:
+    """``send`` every item of every file as a message (see ``ReadAhead`` for what the messages are)."""
+    for path in paths:
+        try:
+            if os.path.getsize(path) <= limits.max_total_bytes:  # larger files are refused unread by the storer
+                for item in read_reports(path, name=Path(path).name, limits=limits):
+                    send_item(item, send)
+        except OSError:
+            pass  # the storer opens the file itself and says why it cannot be read
+        send(("end of file",))
+
+
+def send_item(item, send) -> None:
+    if isinstance(item, Failed):
+        send(("failed", item))
+        return
+    report = item.report
+    if report.kind != "aggregate":
+        send(("parsed", item))
+        return
+    send(("aggregate", Parsed(item.member, dataclasses.replace(report, rows=None))))  # its rows follow
+    try:
+        for batch in report.rows.batches(ROWS_PER_MESSAGE):
+            send(("rows", batch))
+    except Rejected as error:
+        send(("rows rejected", str(error)))
+        return
+    send(("end of rows", report.warnings))
+
+
+def main(argv: list[str]) -> int:
+    limits = Limits(**json.loads(argv[0]))
+    out = sys.stdout.buffer
+
+    def send(message) -> None:
+        pickle.dump(message, out, protocol=pickle.HIGHEST_PROTOCOL)
+        out.flush()
+
+    try:
+        read_files(argv[1:], limits, send)
+    except (BrokenPipeError, KeyboardInterrupt):  # the storer stopped or was stopped: nothing to say
+        return 1
+    return 0
+
+
+# -- the storer's side ----------------------------------------------------------------------------------
+
+class ReaderFailed(RuntimeError):
+    """The reader process stopped before it had read everything (a bug: its traceback is on stderr)."""
+
+
+class ReadAhead:
+    """The reader process for ``paths`` (see the module docstring); ``reports()`` once per path, in order."""
+
+    def __init__(self, paths, limits: Limits):
+        root = str(Path(__file__).resolve().parents[2])
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", __name__, json.dumps(dataclasses.asdict(limits)),
+             *(os.path.abspath(path) for path in paths)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, env=env,
+        )
+        self.requested = 0  # files asked for with reports()
+        self.finished = 0  # files read to their end in the pipe
+        self.rows: RowsFromReader | None = None  # the rows being read, if any
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def close(self) -> None:
+        self.process.stdout.close()
+        if self.process.poll() is None:
+            self.process.terminate()
+        self.process.wait()
+
+    def reports(self) -> Iterator[Parsed | Failed]:
+        """The items of the next file, as ``read_reports`` yields them (the file is taken now, even if
+        the items are never read)."""
+        index, self.requested = self.requested, self.requested + 1
+        return self._items(index)
+
+    def _items(self, index: int) -> Iterator[Parsed | Failed]:
+        while self.finished < index:  # what the caller left unread of earlier files
+            self._skip_to_end_of_file()
+        while True:
+            self._skip_rows()
+            message = self.receive()
+            if message[0] == "end of file":
+                self.finished += 1
+                return
+            item = message[1]
+            if message[0] == "aggregate":
+                self.rows = item.report.rows = RowsFromReader(self, item.report)
+            yield item
+
+    def receive(self) -> tuple:
+        try:
+            return pickle.load(self.process.stdout)
+        except EOFError:
+            status = self.process.wait()
+            raise ReaderFailed(f"The report reader stopped unexpectedly (exit status {status})") from None
+
+    def _skip_rows(self) -> None:
+        if self.rows is not None:
+            self.rows.skip()
+            self.rows = None
+
+    def _skip_to_end_of_file(self) -> None:
+        self._skip_rows()
+        while (message := self.receive())[0] != "end of file":
+            if message[0] == "aggregate":
+                RowsFromReader(self, message[1].report).skip()
+        self.finished += 1
+
+
+class RowsFromReader(RowStream):
+    """An aggregate report's rows as the reader sends them: a ``RowStream`` (batches, counts, done)."""
+
+    def __init__(self, ahead: ReadAhead, report):
+        super().__init__(iter(()))
+        self.ahead, self.report = ahead, report
+
+    def __iter__(self):
+        return (row for batch in self.batches() for row in batch)
+
+    def batches(self, size: int = ROWS_PER_MESSAGE):
+        """The rows in the reader's batches (of at most ``ROWS_PER_MESSAGE``; ``size`` is not used)."""
+        while not self.done:
+            message = self.ahead.receive()
+            if message[0] == "rows":
+                batch = message[1]
+                self.records += len(batch)
+                self.messages += sum(row.count for row in batch)
+                yield batch
+                continue
+            self.done = True
+            if message[0] == "rows rejected":
+                raise Rejected(message[1])
+            self.report.warnings[:] = message[1]  # complete now that the rows are read
+
+    def skip(self) -> None:
+        try:
+            for _ in self.batches():
+                pass
+        except Rejected:
+            pass
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

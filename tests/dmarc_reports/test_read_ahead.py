@@ -1,0 +1,107 @@
+"""Reading files in a second process (``ingest.ahead``) gives exactly what reading them here gives."""
+
+import dataclasses
+import os
+import signal
+
+import pytest
+
+from dmarc_reports.ingest import Failed, Limits, Parsed, Rejected, read_reports
+from dmarc_reports.ingest.ahead import ReadAhead, ReaderFailed
+
+from .builders import ReportSpec, RowSpec, aggregate_xml, gz
+from .test_parse_corpus import CORPUS
+
+
+def outcome(items) -> list:
+    """Everything a storer sees of the items: headers, rows (or the refusal that stopped them),
+    counts and warnings once the rows are read, TLS reports whole, refusals."""
+    seen = []
+    for item in items:
+        if isinstance(item, Failed):
+            seen.append(("failed", item.member, item.reason))
+        elif item.kind == "tls":
+            seen.append(("tls", item.member, item.report))
+        else:
+            header = dataclasses.replace(item.report, rows=None, warnings=[])
+            try:
+                rows = [row for batch in item.report.rows.batches(500) for row in batch]
+            except Rejected as error:
+                seen.append(("aggregate", item.member, header, "rejected", str(error)))
+                continue
+            seen.append(("aggregate", item.member, header, rows, item.records, item.messages,
+                         list(item.report.warnings)))
+    return seen
+
+
+def read_here(path, limits=Limits()):
+    return outcome(read_reports(str(path), limits=limits))
+
+
+def corpus_files():
+    if not CORPUS.exists():
+        return []
+    return sorted(path for path in CORPUS.rglob("*") if path.is_file() and path.name != "EXPECTED.tsv")
+
+
+@pytest.mark.skipif(not CORPUS.exists(), reason="the shared corpus is absent")
+def test_it_reads_every_corpus_file_as_reading_here_does():
+    paths = corpus_files()
+    with ReadAhead(paths, Limits()) as ahead:
+        for path in paths:
+            assert outcome(ahead.reports()) == read_here(path), path
+
+
+def test_it_passes_rows_warnings_and_refusals_part_way(tmp_path):
+    many = ReportSpec(rows=[RowSpec(source_ip=f"192.0.2.{n % 250 + 1}", count=n + 1) for n in range(2500)])
+    bad_ip = ReportSpec(report_id="r-2", rows=[RowSpec(), RowSpec(source_ip="not-an-address"), RowSpec(count=3)])
+    bad_count = ReportSpec(report_id="r-3", rows=[RowSpec() for _ in range(1500)], bad_count_at=1200)
+    paths = [tmp_path / "many.xml.gz", tmp_path / "bad-ip.xml", tmp_path / "bad-count.xml", tmp_path / "junk.xml"]
+    paths[0].write_bytes(gz(aggregate_xml(many)))
+    paths[1].write_bytes(aggregate_xml(bad_ip))
+    paths[2].write_bytes(aggregate_xml(bad_count))
+    paths[3].write_bytes(b"\x00\x01 not a report")
+    with ReadAhead(paths, Limits()) as ahead:
+        seen = [outcome(ahead.reports()) for _ in paths]
+    assert seen == [read_here(path) for path in paths]
+    assert len(seen[0][0][3]) == 2500 and seen[0][0][5] == sum(range(1, 2501))
+    assert "was skipped" in seen[1][0][6][0]
+    assert seen[2][0][3] == "rejected" and "Record 1201" in seen[2][0][4]
+    assert seen[3][0][0] == "failed"
+
+
+def test_it_skips_what_the_caller_does_not_read(tmp_path):
+    paths = []
+    for n in range(4):
+        path = tmp_path / f"r{n}.xml"
+        path.write_bytes(aggregate_xml(ReportSpec(report_id=f"r-{n}", rows=[RowSpec(count=n + 1)] * 1200)))
+        paths.append(path)
+    with ReadAhead(paths, Limits()) as ahead:
+        ahead.reports()  # file 0: taken, never read (a file refused before reading)
+        items = ahead.reports()  # file 1: the header only (a duplicate report: its rows are not read)
+        first = next(items)
+        assert first.report.report_id == "r-1"
+        third = list(ahead.reports())  # file 2: its header, then file 3 read in full
+        assert [item.report.report_id for item in third] == ["r-2"]
+        assert outcome(ahead.reports()) == read_here(paths[3])
+
+
+def test_it_leaves_unreadable_and_oversized_files_to_the_caller(tmp_path):
+    good, big = tmp_path / "good.xml", tmp_path / "big.xml"
+    good.write_bytes(aggregate_xml(ReportSpec()))
+    big.write_bytes(aggregate_xml(ReportSpec(rows=[RowSpec()] * 50)))
+    limits = Limits(max_total_bytes=big.stat().st_size - 1)
+    with ReadAhead([tmp_path / "gone.xml", big, good], limits) as ahead:
+        assert list(ahead.reports()) == []
+        assert list(ahead.reports()) == []
+        assert outcome(ahead.reports()) == read_here(good, limits)
+
+
+def test_it_says_when_the_reader_stops(tmp_path):
+    path = tmp_path / "r.xml"
+    path.write_bytes(aggregate_xml(ReportSpec()))
+    with ReadAhead([path], Limits()) as ahead:
+        os.kill(ahead.process.pid, signal.SIGKILL)
+        ahead.process.wait()
+        with pytest.raises(ReaderFailed, match="stopped unexpectedly"):
+            list(ahead.reports())
