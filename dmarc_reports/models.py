@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from dmarc_reports import prepare
 from monitor.models import Organization
 
 
@@ -222,8 +223,7 @@ class DmarcCounters(models.Model):
     forwarded = models.BigIntegerField(default=0, help_text="Override reason forwarded or trusted_forwarder.")
     mailing_list = models.BigIntegerField(default=0)
 
-    COUNTERS = ("messages", "dmarc_pass", "dkim_pass", "spf_pass", "disposition_none", "disposition_quarantine",
-                "disposition_reject", "forwarded", "mailing_list")
+    COUNTERS = prepare.COUNTERS  # the fields above, in the order a row's category bits follow
 
     class Meta:
         abstract = True

@@ -16,9 +16,9 @@ from django.db import connection
 
 from dmarc_reports import service_rollups
 from dmarc_reports.models import DailyRollup, DomainDailyRollup, SourceHost, TlsDailyRollup, TlsFailureDailyRollup
+from dmarc_reports.prepare import category_counters
 
 DAY = 86400
-FORWARDED_REASONS = {"forwarded", "trusted_forwarder"}
 
 
 # -- spreading a count over days --------------------------------------------------------------------
@@ -65,41 +65,11 @@ def spread(total: int, weights: list[tuple[date, int]]) -> list[tuple[date, int]
 
 # -- aggregate report rows ---------------------------------------------------------------------------
 
-# A row's category is a small number: which counters its messages add to (bits in the order of
-# DailyRollup.COUNTERS). Rows are tallied by (source address, category), never kept.
-MESSAGES, DMARC, DKIM, SPF, NONE, QUARANTINE, REJECT, FORWARDED, MAILING_LIST = (1 << n for n in range(9))
-
-
-def row_category(row) -> int:
-    """The counters a row's messages count towards, as bits (see above)."""
-    category = MESSAGES
-    if row.dkim == "pass":
-        category |= DKIM | DMARC
-    if row.spf == "pass":
-        category |= SPF | DMARC
-    if row.disposition == "quarantine":
-        category |= QUARANTINE
-    elif row.disposition == "reject":
-        category |= REJECT
-    else:  # none, pass (RFC 9990: delivered, the policy not applied) or unknown
-        category |= NONE
-    for reason in row.reasons:
-        if reason.type in FORWARDED_REASONS:
-            category |= FORWARDED
-        elif reason.type == "mailing_list":
-            category |= MAILING_LIST
-    return category
-
-
-def category_counters(category: int) -> tuple[int, ...]:
-    """A category as 0/1 per counter, in the order of ``DailyRollup.COUNTERS``."""
-    return tuple((category >> position) & 1 for position in range(len(DailyRollup.COUNTERS)))
-
-
 class SourceTally:
-    """One report's rows counted by (source address, category) as they stream by, and added to the
-    daily roll-ups whenever the tally grows past ``FLUSH_AT`` entries and at the end (the upsert
-    adds, so adding in parts gives the same figures): memory stays flat however many sources."""
+    """One report's messages by (source address, category) (``prepare``: which counters they add to),
+    summed batch by batch as the rows stream by, and added to the daily roll-ups whenever the tally
+    grows past ``FLUSH_AT`` entries and at the end (the upsert adds, so adding in parts gives the
+    same figures): memory stays flat however many sources."""
 
     FLUSH_AT = 20_000
 
@@ -108,11 +78,12 @@ class SourceTally:
         self.weights = day_weights(begin, end)
         self.counts: dict[tuple, int] = defaultdict(int)
 
-    def add(self, rows) -> None:
-        counts = self.counts
-        for row in rows:
-            counts[(row.source_ip, row_category(row))] += row.count
-        if len(counts) >= self.FLUSH_AT:
+    def add(self, counts: dict[tuple[str, int], int]) -> None:
+        """Add a prepared batch's counts, {(source address, category): messages}."""
+        tally = self.counts
+        for key, count in counts.items():
+            tally[key] += count
+        if len(tally) >= self.FLUSH_AT:
             self.flush()
 
     def by_day(self) -> dict[tuple[str, date], list[int]]:

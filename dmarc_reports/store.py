@@ -7,8 +7,9 @@
 workers storing the same report at the same moment store it once. ``Rejected`` raised by the
 parser part-way through the rows rolls everything back: nothing of the report is left.
 
-Rows go in with ``executemany`` in batches of ``BATCH``; the roll-ups are tallied in Python as the
-rows stream by and added in one upsert (``rollups``). A report's rows are never all in memory.
+Rows are prepared (``prepare``: column values and roll-up counts, no database) and go in with
+``executemany`` in batches of ``BATCH``; the roll-ups are tallied as the rows stream by and added
+in one upsert (``rollups``). A report's rows are never all in memory.
 """
 
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from django.db import IntegrityError, connection, transaction
 
 from dmarc_reports import rollups
+from dmarc_reports.prepare import JSON_COLUMNS, ROW_COLUMNS, Prepared, RowPreparer
 from dmarc_reports.models import (AggregateReport, ReportRow, TlsFailureDetail, TlsPolicyResult, TlsReport)
 
 BATCH = 5000
@@ -64,10 +66,11 @@ def store_aggregate(report, org, incoming=None) -> Stored:
             header.save(force_insert=True)  # the unique constraint refuses a second copy here
             saved = True
             tally = rollups.SourceTally(org.pk, header.domain, header.date_begin, header.date_end)
-            insert = RowInserter(header.pk)
-            for batch in report.rows.batches(BATCH):
-                insert(batch)
-                tally.add(batch)
+            insert, prepare = RowInserter(header.pk), RowPreparer()
+            for batch in report.rows.batches(BATCH):  # Row lists, or Prepared already (read_ahead)
+                prepared = batch if isinstance(batch, Prepared) else prepare(batch)
+                insert(prepared.values)
+                tally.add(prepared.counts)
             header.records, header.messages, header.warnings = report.records, report.messages, report.warnings
             header.save(update_fields=["records", "messages", "warnings"])
             tally.finish()
@@ -83,44 +86,18 @@ def store_aggregate(report, org, incoming=None) -> Stored:
 
 
 class RowInserter:
-    """Inserts batches of parsed rows for one report with one ``executemany`` each.
-
-    A row's DKIM results, SPF results and reasons go in as JSON; the same lists recur across rows
-    (one signature per sending domain), so their JSON is made once and reused.
-    """
-
-    COLUMNS = ("report_id", "source_ip", "count", "disposition", "dkim", "spf", "reasons", "header_from",
-               "envelope_from", "envelope_to", "dkim_results", "spf_results")
-    CACHE_SIZE = 10_000
+    """Inserts one report's prepared rows (``prepare``), a batch with one ``executemany``."""
 
     def __init__(self, report_pk: int):
-        self.report_pk = report_pk
         q = connection.ops.quote_name
-        self.sql = (f"INSERT INTO {q(ReportRow._meta.db_table)} ({', '.join(q(c) for c in self.COLUMNS)}) "
-                    f"VALUES ({', '.join(['%s'] * len(self.COLUMNS))})")
-        self.adapt_json = connection.ops.adapt_json_value
-        self.cache: dict = {}
+        json = "%s::jsonb" if connection.vendor == "postgresql" else "%s"  # JSON comes as text
+        placeholders = ", ".join(json if column in JSON_COLUMNS else "%s" for column in ROW_COLUMNS)
+        self.sql = (f"INSERT INTO {q(ReportRow._meta.db_table)} ({q('report_id')}, {', '.join(map(q, ROW_COLUMNS))}) "
+                    f"VALUES ({int(report_pk)}, {placeholders})")
 
-    def json(self, items: tuple):
-        """JSON of a tuple of named tuples (a list of objects), made once per distinct value."""
-        cached = self.cache.get(items)
-        if cached is None:
-            if len(self.cache) >= self.CACHE_SIZE:
-                self.cache.clear()
-            cached = self.cache[items] = self.adapt_json([item._asdict() for item in items], None)
-        return cached
-
-    def values(self, row) -> tuple:
-        json = self.json
-        return (  # texts cut to their columns' lengths (PostgreSQL refuses longer ones)
-            self.report_pk, row.source_ip, row.count, row.disposition[:20], row.dkim[:20], row.spf[:20],
-            json(row.reasons), row.header_from[:253], row.envelope_from[:253], row.envelope_to[:253],
-            json(row.dkim_results), json(row.spf_results),
-        )
-
-    def __call__(self, batch) -> None:
+    def __call__(self, values: list[tuple]) -> None:
         with connection.cursor() as cursor:
-            cursor.executemany(self.sql, [self.values(row) for row in batch])
+            cursor.executemany(self.sql, values)
 
 
 # -- TLS reports ------------------------------------------------------------------------------------

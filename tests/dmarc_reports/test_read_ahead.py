@@ -1,13 +1,15 @@
-"""Reading files in a second process (``ingest.ahead``) gives exactly what reading them here gives."""
+"""Reading files in a second process (``read_ahead``) gives exactly what reading them here gives."""
 
 import dataclasses
 import os
 import signal
+from collections import Counter
 
 import pytest
 
 from dmarc_reports.ingest import Failed, Limits, Parsed, Rejected, read_reports
-from dmarc_reports.ingest.ahead import ReadAhead, ReaderFailed
+from dmarc_reports.prepare import Prepared, RowPreparer
+from dmarc_reports.read_ahead import ReadAhead, ReaderFailed
 
 from .builders import ReportSpec, RowSpec, aggregate_xml, gz
 from .test_parse_corpus import CORPUS
@@ -24,13 +26,17 @@ def outcome(items) -> list:
             seen.append(("tls", item.member, item.report))
         else:
             header = dataclasses.replace(item.report, rows=None, warnings=[])
+            prepare, rows, counts = RowPreparer(), [], Counter()
             try:
-                rows = [row for batch in item.report.rows.batches(500) for row in batch]
+                for batch in item.report.rows.batches(700):  # prepared by the reader, or here
+                    prepared = batch if isinstance(batch, Prepared) else prepare(batch)
+                    rows += prepared.values
+                    counts.update(prepared.counts)
             except Rejected as error:
                 seen.append(("aggregate", item.member, header, "rejected", str(error)))
                 continue
             seen.append(("aggregate", item.member, header, rows, item.records, item.messages,
-                         list(item.report.warnings)))
+                         list(item.report.warnings), counts))
     return seen
 
 

@@ -17,7 +17,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
 from dmarc_reports.importing import import_file, limits, queue_enrichment
-from dmarc_reports.ingest.ahead import ReadAhead
+from dmarc_reports.read_ahead import ReadAhead
 from monitor.alerts.evaluate import after_import
 from monitor.models import Organization
 

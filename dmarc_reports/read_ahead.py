@@ -1,17 +1,18 @@
 """Read report files in a second process, ahead of the one storing them.
 
-``import_reports`` stores each report while the next rows (and the next files) are being read:
-with two cores, reading and parsing cost (almost) no wall time of their own::
+``import_reports`` stores each report while the next rows (and the next files) are being read,
+parsed and prepared: with two cores, that work costs (almost) no wall time of its own::
 
     with ReadAhead(paths, limits) as ahead:
         for path in paths:
-            for item in ahead.reports():   # what read_reports(path) yields, file by file, in order
-                ...                        # an aggregate report's rows arrive as it reads them
+            for item in ahead.reports():   # what read_reports(path) yields, file by file, in order,
+                ...                        # but an aggregate report's rows come as Prepared batches
 
-The reader is ``python -m dmarc_reports.ingest.ahead LIMITS PATH...``: it runs ``read_reports``
-on each path in turn and writes every item to its standard output with pickle, an aggregate
-report's header first, its rows in batches, then their end (the report's complete warnings) or the
-``Rejected`` that stopped them. It is a fresh interpreter (no fork of a process that may run
+The reader is ``python -m dmarc_reports.read_ahead LIMITS PATH...``: it runs ``read_reports`` on
+each path in turn and writes every item to its standard output with pickle: an aggregate report's
+header first, then its rows in batches already prepared for storing (``prepare``: column values
+and roll-up counts, plain tuples that cost little to send), then their end (the report's complete
+warnings) or the ``Rejected`` that stopped them. It is a fresh interpreter (no fork of a process that may run
 threads or hold a database connection) and never touches Django. The pipe between the two bounds
 how far it runs ahead, so memory stays flat on both sides. What the caller does not read (a file
 refused before reading, the rows of a duplicate report) is skipped.
@@ -29,10 +30,9 @@ import sys
 from pathlib import Path
 from typing import Iterator
 
-from .aggregate import RowStream
-from .errors import Failed, Rejected
-from .limits import Limits
-from .pipeline import Parsed, read_reports
+from dmarc_reports.ingest import Failed, Limits, Parsed, Rejected, read_reports
+from dmarc_reports.ingest.aggregate import RowStream
+from dmarc_reports.prepare import RowPreparer
 
 ROWS_PER_MESSAGE = 1000  # small batches: the storer starts on the first rows early
 
@@ -60,9 +60,10 @@ def send_item(item, send) -> None:
         send(("parsed", item))
         return
     send(("aggregate", Parsed(item.member, dataclasses.replace(report, rows=None))))  # its rows follow
+    prepare = RowPreparer()
     try:
         for batch in report.rows.batches(ROWS_PER_MESSAGE):
-            send(("rows", batch))
+            send(("rows", prepare(batch)))
     except Rejected as error:
         send(("rows rejected", str(error)))
         return
@@ -94,7 +95,7 @@ class ReadAhead:
     """The reader process for ``paths`` (see the module docstring); ``reports()`` once per path, in order."""
 
     def __init__(self, paths, limits: Limits):
-        root = str(Path(__file__).resolve().parents[2])
+        root = str(Path(__file__).resolve().parents[1])
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
         self.process = subprocess.Popen(
             [sys.executable, "-m", __name__, json.dumps(dataclasses.asdict(limits)),
@@ -158,24 +159,26 @@ class ReadAhead:
 
 
 class RowsFromReader(RowStream):
-    """An aggregate report's rows as the reader sends them: a ``RowStream`` (batches, counts, done)."""
+    """An aggregate report's rows as the reader sends them: a ``RowStream`` whose batches are
+    ``Prepared`` (counts and done as usual)."""
 
     def __init__(self, ahead: ReadAhead, report):
         super().__init__(iter(()))
         self.ahead, self.report = ahead, report
 
     def __iter__(self):
-        return (row for batch in self.batches() for row in batch)
+        raise TypeError("the rows come prepared, in batches: read them with batches()")
 
     def batches(self, size: int = ROWS_PER_MESSAGE):
-        """The rows in the reader's batches (of at most ``ROWS_PER_MESSAGE``; ``size`` is not used)."""
+        """``Prepared`` batches as the reader made them (of at most ``ROWS_PER_MESSAGE`` rows; ``size`` is
+        not used)."""
         while not self.done:
             message = self.ahead.receive()
             if message[0] == "rows":
-                batch = message[1]
-                self.records += len(batch)
-                self.messages += sum(row.count for row in batch)
-                yield batch
+                prepared = message[1]
+                self.records += prepared.records
+                self.messages += prepared.messages
+                yield prepared
                 continue
             self.done = True
             if message[0] == "rows rejected":
