@@ -44,6 +44,7 @@ from lxml import etree
 from .detect import strip_bom
 from .errors import Rejected
 from .limits import Limits
+from .records import GiveUp, PlainRecords, wrap
 
 DISPOSITIONS = {"none", "quarantine", "reject", "pass"}
 DKIM_RESULTS = {"none", "pass", "fail", "policy", "neutral", "temperror", "permerror"}
@@ -250,6 +251,7 @@ class Reader:
     """
 
     WANTED = {"report_metadata", "policy_published", "version", "record"}
+    FAST = True  # plain reports' records cut out of the bytes (see records.py); False: never
     CHUNK = 8192  # bytes fed to the parser at a time (see _parse_plain)
     PLAIN_WITHIN = 256 * 1024  # a plain report's <feedback> starts within this many bytes (else: general way)
 
@@ -260,25 +262,72 @@ class Reader:
         self.check_records = check_records
         self.namespace_prefix = ""
         self.start = stream.tell()
+        self.read_record = None  # record bytes (from the fast way) -> element
 
     def items(self):
         handed = 0
         try:
-            for item in self._parse(recover=False):
+            for item in self._parse_fast():
                 handed += 1
                 yield item
+            return
+        except GiveUp:
+            self.stream.seek(self.start)
+        yield from self._general_items(skip=handed)
+
+    def _general_items(self, skip: int = 0):
+        """The items the general way, the first ``skip`` left out (the fast way handed them out)."""
+        handed = 0
+        try:
+            for item in self._parse(recover=False):
+                handed += 1
+                if handed > skip:
+                    yield item
             return
         except etree.XMLSyntaxError as error:
             self._refuse_unless_salvageable(error)
             self.notes.add(f"The XML is malformed ({_message(error)}); it was read in recovery mode, "
                            "so some values may be missing or cut short")
         self.stream.seek(self.start)
+        handed = max(handed, skip)
         try:
             for index, item in enumerate(self._parse(recover=True)):
                 if index >= handed:
                     yield item
         except etree.XMLSyntaxError as error:
             raise Rejected(f"The XML is too damaged to read ({_message(error)})") from None
+
+    def _parse_fast(self):
+        """The parts of a plain report the fast way (see records.py): the header parts from a
+        document of their own, then each record as its bytes (``read_record`` makes an element of
+        one). Raises GiveUp where the general way must take over."""
+        if not self.FAST:
+            raise GiveUp
+        records = PlainRecords(self.stream)
+        head, start_tag, end_tag = records.head()
+        try:
+            root = etree.fromstring(head + end_tag, self._head_parser())
+        except etree.XMLSyntaxError:
+            raise GiveUp from None
+        if root.getroottree().docinfo.doctype or _split_tag(root.tag)[1] != "feedback":
+            raise GiveUp
+        namespace, _ = _split_tag(root.tag)
+        self.namespace_prefix = f"{{{namespace}}}" if namespace else ""
+        self.read_record = wrap(start_tag, end_tag)
+        wanted = {tag: name for name in self.WANTED for tag in (name, self.namespace_prefix + name)}
+        for part in root:
+            name = wanted.get(part.tag)
+            if name != "record" or self.check_records:
+                self.check_part(part)
+            if name is not None:
+                yield name, part
+        for record in records.records():
+            yield "record", record
+
+    @staticmethod
+    def _head_parser():
+        return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
+                               remove_comments=True, remove_pis=True)
 
     def _refuse_unless_salvageable(self, error):
         if "Excessive depth" in str(error):
@@ -723,18 +772,27 @@ class RecordReader:
     """``read_row`` with a memory: records of a report mostly differ only in their source_ip and
     count, so a record that serialises like one already read except for those two texts takes
     that one's other values (and was checked when that one was read: same tags, same texts).
-    Only the first occurrence of a shape is read element by element."""
+    Only the first occurrence of a shape is read element by element.
+
+    A record from the fast way (see records.py) comes as its bytes, which are its shape as they
+    are (without source_ip and count); only the first of each shape is made an element
+    (``read_element``) and read."""
 
     SHAPES = 4096  # remembered at most (then forgotten all at once) ...
     SHAPE_SIZE = 4096  # ... of records of at most this many characters (usually 500 to 1,500)
     SOURCE_AND_COUNT = re.compile(  # the record's first child is <row>, whose first two are these
         r"<record(?:\s[^>]*)?>[^<]*<row>[^<]*<source_ip>([^<&]*)</source_ip>[^<]*<count>([^<&]*)</count>")
+    RAW_SOURCE_AND_COUNT = re.compile(  # the same in a record's bytes (\r: libxml2 reads \r\n as \n)
+        rb"<record>[^<]*<row>[^<]*<source_ip>([^<&\r]*)</source_ip>[^<]*<count>([^<&\r]*)</count>")
 
-    def __init__(self, names: LocalNames, values: Values, check):
+    def __init__(self, names: LocalNames, values: Values, check, read_element=None):
         self.names, self.values, self.check = names, values, check
-        self.shapes: dict[str, tuple] = {}  # shape -> the row's values after source_ip and count
+        self.read_element = read_element
+        self.shapes: dict = {}  # shape (str, or bytes from the fast way) -> the row's values after source_ip and count
 
     def __call__(self, record, number: int) -> Row | None:
+        if type(record) is bytes:
+            return self._read_bytes(record, number)
         xml = etree.tostring(record, encoding=str, with_tail=False)
         found = self.SOURCE_AND_COUNT.match(xml) if len(xml) <= self.SHAPE_SIZE else None
         if found is None:
@@ -743,14 +801,31 @@ class RecordReader:
         shape = xml[:found.start(1)] + xml[found.end(1):found.start(2)] + xml[found.end(2):]
         rest = self.shapes.get(shape)
         if rest is None:
-            self.check(record)
-            row = read_row(record, number, self.names, self.values)
-            if row is not None:
-                if len(self.shapes) >= self.SHAPES:
-                    self.shapes.clear()
-                self.shapes[shape] = row[2:]
-            return row
-        raw_count, raw_ip = found.group(2).strip(), found.group(1).strip()
+            return self._read_new_shape(record, shape, number)
+        return self._row_of_shape(rest, found.group(1).strip(), found.group(2).strip(), number)
+
+    def _read_bytes(self, record: bytes, number: int) -> Row | None:
+        found = self.RAW_SOURCE_AND_COUNT.match(record)
+        if found is None:
+            element = self.read_element(record)
+            self.check(element)
+            return read_row(element, number, self.names, self.values)
+        shape = record[:found.start(1)] + record[found.end(1):found.start(2)] + record[found.end(2):]
+        rest = self.shapes.get(shape)
+        if rest is None:
+            return self._read_new_shape(self.read_element(record), shape, number)
+        return self._row_of_shape(rest, found.group(1).decode().strip(), found.group(2).decode().strip(), number)
+
+    def _read_new_shape(self, record, shape, number: int) -> Row | None:
+        self.check(record)
+        row = read_row(record, number, self.names, self.values)
+        if row is not None:
+            if len(self.shapes) >= self.SHAPES:
+                self.shapes.clear()
+            self.shapes[shape] = row[2:]
+        return row
+
+    def _row_of_shape(self, rest: tuple, raw_ip: str, raw_count: str, number: int) -> Row | None:
         if raw_count.isascii() and raw_count.isdigit() and len(raw_count) < 19:  # the usual case
             count = int(raw_count)
         else:
@@ -806,6 +881,8 @@ def _parse(stream: BinaryIO, limits: Limits) -> AggregateReport:
     pending = None
     for name, element in items:
         if name == "record":
+            if type(element) is bytes:  # from the fast way
+                element = reader.read_record(element)
             reader.check_part(element)  # refused now, before the report is taken on, as the parts before it
             pending = element
             break
@@ -825,7 +902,7 @@ def _parse(stream: BinaryIO, limits: Limits) -> AggregateReport:
 
 
 def _rows(pending, items, reader: Reader, values: Values) -> Iterator[Row]:
-    read = RecordReader(LocalNames(reader.namespace_prefix), values, reader.check_part)
+    read = RecordReader(LocalNames(reader.namespace_prefix), values, reader.check_part, reader.read_record)
     number = 0
     if pending is not None:
         number += 1
@@ -836,7 +913,7 @@ def _rows(pending, items, reader: Reader, values: Values) -> Iterator[Row]:
         if name != "record":
             continue
         if read.names.prefix != reader.namespace_prefix:  # read again in recovery mode
-            read = RecordReader(LocalNames(reader.namespace_prefix), values, reader.check_part)
+            read = RecordReader(LocalNames(reader.namespace_prefix), values, reader.check_part, reader.read_record)
         number += 1
         row = read(element, number)
         if row is not None:

@@ -46,6 +46,7 @@ def test_it_reads_a_report_as_element_by_element_whatever_the_chunk(tmp_path, mo
     monkeypatch.setattr(Reader, "CHUNK", chunk)
     fast = everything(path.read_bytes())
     with monkeypatch.context() as patch:  # element by element, every record read afresh
+        patch.setattr(Reader, "FAST", False)
         patch.setattr(Reader, "_parse_plain", lambda reader: reader._parse_each(recover=False))
         patch.setattr(RecordReader, "__call__", read_each_record)
         slow = everything(path.read_bytes())

@@ -1,0 +1,182 @@
+"""The fast way through a plain DMARC aggregate report: its records cut out of the bytes, no tree.
+
+An ordinary report is a <feedback> root with a few header parts and then thousands of
+<record>s, one after the other. Building libxml2's tree for them and serialising each back
+costs most of the parse, so ``PlainRecords`` does neither:
+
+- libxml2 still reads every byte, but only to say whether the document is well-formed: the
+  decompressed bytes are fed, ``CHUNK`` at a time, to a parser whose target has nothing but
+  ``close()`` (``WellFormed``), so no tree is built and no Python is called per element.
+- From the same bytes, the header (everything before the first ``<record>``) is returned whole
+  (``head()``), to be read as a small document of its own; then the records are cut out at each
+  ``</record>`` (``records()``) and handed out as bytes. The caller reads most of them by their
+  shape (see ``RecordReader`` in aggregate.py) and the others as a one-record document made of the
+  report's own root start tag, the record and the root's end tag (``wrap``).
+
+A record is handed out only once libxml2 has read past the start of the part after it (the next
+``<record>``, or the end of the document once the parser closed without error): by then the
+record is known to be well-formed, and a parser reading the whole document (the general way,
+see ``Reader`` in aggregate.py) would have handed it out too before reaching any error.
+"Read past" means: more than ``CHUNK`` bytes were fed after it (a push parser may keep the last
+bytes it was given for later, never a whole chunk of complete tags), or the parser closed.
+
+``GiveUp`` is raised wherever the fast way could read something differently from the general way,
+before anything uncertain is handed out; the caller then reads the report the general way from the
+start, skipping what was already handed out. It gives up on: a syntax error (libxml2 said so: the
+general way finds it again and does what it does today: recovery mode or a refusal), a document
+whose first ``<record>`` is not within ``HEAD_WITHIN`` bytes, an encoding other than UTF-8
+declared, a root start tag it cannot find, anything but whitespace between records (comments,
+<extension>, metadata after the records, a record with attributes or a namespace prefix), and a
+record with ``&`` (entity or character reference), ``<!`` (comment, CDATA), ``<?``, another
+``<record`` inside it, or more than ``RECORD_SIZE`` bytes (so a hostile record never grows in
+memory here: the general way counts its elements and refuses it).
+"""
+
+import re
+from collections import deque
+from typing import BinaryIO, Iterator
+
+from lxml import etree
+
+RECORD = b"<record>"
+RECORD_END = b"</record>"
+WHITESPACE = b" \t\r\n"
+PROLOG = re.compile(rb"(?:\xef\xbb\xbf)?(?:[ \t\r\n]+|<\?.*?\?>|<!--.*?-->)*", re.S)
+START_TAG = re.compile(rb"<([A-Za-z_][^\s/>]*)(?:[ \t\r\n]+[^\s=/>]+[ \t\r\n]*=[ \t\r\n]*(?:\"[^\"<]*\"|'[^'<]*'))*[ \t\r\n]*>")
+DECLARED_ENCODING = re.compile(rb"(?:\xef\xbb\xbf)?<\?xml[^>]*?encoding[ \t\r\n]*=[ \t\r\n]*[\"']([^\"']*)[\"']")
+UNCERTAIN = (b"&", b"<!", b"<?")  # in a record: read the general way
+
+
+class GiveUp(Exception):
+    """The fast way cannot be sure to read what follows as the general way would."""
+
+
+class WellFormed:
+    """A parser target that takes no events: libxml2 checks the document and builds nothing."""
+
+    def close(self):
+        return None
+
+
+class PlainRecords:
+    """A plain report's header and records, cut out of its bytes (see the module docstring).
+
+    ``head()`` first: (the bytes before the first record, the root's start tag, its end tag);
+    then ``records()``: each record's bytes, ``<record>`` to ``</record>``. Either may raise
+    ``GiveUp``; nothing it has returned before is ever wrong.
+    """
+
+    CHUNK = 65536  # bytes fed to libxml2 at a time
+    HEAD_WITHIN = 256 * 1024  # the first <record> starts within this many bytes (else: give up)
+    RECORD_SIZE = 4096  # longer records (and gaps between them) are left to the general way
+
+    def __init__(self, stream: BinaryIO):
+        self.stream = stream
+        self.validator = etree.XMLParser(
+            target=WellFormed(), resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
+        )
+        self.fed = 0  # bytes given to libxml2 so far
+        self.closed = False  # the document ended and libxml2 found it well-formed
+        self.data = b""  # bytes read and not yet cut; self.data[0] is byte self.offset of the document
+        self.offset = 0
+        self.end_tag = b""
+
+    def head(self) -> tuple[bytes, bytes, bytes]:
+        """(the document up to its first <record>, the root's start tag, the root's end tag)."""
+        while (first := self.data.find(RECORD)) < 0:
+            if self.closed or len(self.data) > self.HEAD_WITHIN:
+                raise GiveUp
+            self.data += self._read()
+        head = self.data[:first]
+        declared = DECLARED_ENCODING.match(head)
+        if declared is not None and declared.group(1).lower() != b"utf-8":
+            raise GiveUp
+        start_tag = START_TAG.match(head, PROLOG.match(head).end())
+        if start_tag is None:
+            raise GiveUp
+        self.end_tag = b"</" + start_tag.group(1) + b">"
+        self.data, self.offset = self.data[first:], first
+        return head, start_tag.group(0), self.end_tag
+
+    def records(self) -> Iterator[bytes]:
+        """Each record's bytes, once libxml2 has read past it."""
+        following = re.compile(rb"[ \t\r\n]*(?:(<record>)|(" + re.escape(self.end_tag[:-1]) + rb"[ \t\r\n]*>))")
+        waiting: deque = deque()  # (record, how many bytes libxml2 must have read before it is handed out)
+        position, ended = 0, False  # self.data[position:] starts with <record> until the root's end tag is cut
+        while True:
+            data = self.data
+            uncertain = _first_uncertain(data)
+            while not ended:
+                end = data.find(RECORD_END, position + len(RECORD), position + self.RECORD_SIZE)
+                if end < 0:
+                    if len(data) - position >= self.RECORD_SIZE:
+                        raise GiveUp  # a long (or endless) record
+                    break  # read on
+                after = end + len(RECORD_END)
+                if uncertain < after or data.find(b"<record", position + 1, end) >= 0:
+                    raise GiveUp
+                found = following.match(data, after)
+                if found is None:
+                    if self._may_follow(data[after:]):
+                        break  # read on
+                    raise GiveUp  # something other than a record follows
+                if found.lastindex == 1:
+                    waiting.append((data[position:after], self.offset + found.end()))
+                    position = found.start(1)
+                else:
+                    waiting.append((data[position:after], None))  # the last: handed out once the document closed well
+                    ended = True
+            read_past = self.fed - self.CHUNK
+            while waiting and waiting[0][1] is not None and waiting[0][1] <= read_past:
+                yield waiting.popleft()[0]
+            if self.closed:
+                if not ended:
+                    raise GiveUp
+                while waiting:
+                    yield waiting.popleft()[0]
+                return
+            if ended:
+                position = len(data)  # nothing more to cut: keep no bytes
+            self.data, self.offset = data[position:] + self._read(), self.offset + position
+            position = 0
+
+    def _may_follow(self, rest: bytes) -> bool:
+        """Whether ``rest`` (what follows a record, up to the bytes read so far) may still turn out
+        to be whitespace and a <record> or the root's end tag."""
+        if self.closed or len(rest) > self.RECORD_SIZE:
+            return False
+        rest = rest.lstrip(WHITESPACE)
+        return RECORD.startswith(rest) or self.end_tag[:-1].startswith(rest[:len(self.end_tag) - 1])
+
+    def _read(self) -> bytes:
+        """The next chunk, fed to libxml2 (which closes the document at its end); GiveUp on a
+        syntax error."""
+        chunk = self.stream.read(self.CHUNK)
+        try:
+            if chunk:
+                self.validator.feed(chunk)
+            else:
+                self.validator.close()
+                self.closed = True
+        except etree.XMLSyntaxError:
+            raise GiveUp from None
+        self.fed += len(chunk)
+        return chunk
+
+
+def _first_uncertain(data: bytes) -> int:
+    """Where the first ``&``, ``<!`` or ``<?`` is in ``data`` (its length if nowhere)."""
+    found = [at for at in (data.find(mark) for mark in UNCERTAIN) if at >= 0]
+    return min(found, default=len(data))
+
+
+def wrap(start_tag: bytes, end_tag: bytes):
+    """A function reading one record's bytes as libxml2 reads it inside the report: in a document
+    of its own whose root is the report's root (so the same namespaces are declared)."""
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
+                             remove_comments=True, remove_pis=True)
+
+    def read(record: bytes):
+        return etree.fromstring(start_tag + record + end_tag, parser)[0]
+
+    return read
