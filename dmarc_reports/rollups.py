@@ -15,6 +15,7 @@ from operator import itemgetter
 from django.db import connection
 
 from dmarc_reports import service_rollups
+from dmarc_reports.bulk import insert_rows
 from dmarc_reports.models import DailyRollup, DomainDailyRollup, SourceHost, TlsDailyRollup, TlsFailureDailyRollup
 from dmarc_reports.prepare import category_counters
 
@@ -189,8 +190,9 @@ def _table(model) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
 
-def upsert(model, columns, conflict, increment, values, batch: int = 2000) -> None:
-    """Insert rows, or add ``increment`` columns to the row already there (SQLite and PostgreSQL)."""
+def upsert(model, columns, conflict, increment, values) -> None:
+    """Insert rows, or add ``increment`` columns to the row already there (SQLite and PostgreSQL).
+    ``values`` must not hold two rows with the same ``conflict`` key (PostgreSQL refuses that)."""
     if not values:
         return
     q = connection.ops.quote_name
@@ -199,9 +201,7 @@ def upsert(model, columns, conflict, increment, values, batch: int = 2000) -> No
     if "service" in columns:
         updates.append(f"{q('service')} = CASE WHEN excluded.{q('service')} <> '' "
                        f"THEN excluded.{q('service')} ELSE {table}.{q('service')} END")
-    sql = (f"INSERT INTO {table} ({', '.join(q(c) for c in columns)}) VALUES ({', '.join(['%s'] * len(columns))}) "
-           f"ON CONFLICT ({', '.join(q(c) for c in conflict)}) DO UPDATE SET {', '.join(updates)}")
     with connection.cursor() as cursor:
-        for start in range(0, len(values), batch):
-            cursor.executemany(sql, values[start:start + batch])
-
+        insert_rows(cursor, f"INSERT INTO {table} ({', '.join(q(c) for c in columns)}) VALUES",
+                    f"({', '.join(['%s'] * len(columns))})", values,
+                    f"ON CONFLICT ({', '.join(q(c) for c in conflict)}) DO UPDATE SET {', '.join(updates)}")

@@ -7,8 +7,8 @@
 workers storing the same report at the same moment store it once. ``Rejected`` raised by the
 parser part-way through the rows rolls everything back: nothing of the report is left.
 
-Rows are prepared (``prepare``: column values and roll-up counts, no database) and go in with
-``executemany`` in batches of ``BATCH``; the roll-ups are tallied as the rows stream by and added
+Rows are prepared (``prepare``: column values and roll-up counts, no database) and go in batch by
+batch, many rows per statement (``bulk``); the roll-ups are tallied as the rows stream by and added
 in one upsert (``rollups``). A report's rows are never all in memory.
 """
 
@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from django.db import IntegrityError, connection, transaction
 
 from dmarc_reports import rollups
+from dmarc_reports.bulk import insert_rows
 from dmarc_reports.prepare import JSON_COLUMNS, ROW_COLUMNS, Prepared, RowPreparer
 from dmarc_reports.models import (AggregateReport, ReportRow, TlsFailureDetail, TlsPolicyResult, TlsReport)
 
@@ -86,18 +87,19 @@ def store_aggregate(report, org, incoming=None) -> Stored:
 
 
 class RowInserter:
-    """Inserts one report's prepared rows (``prepare``), a batch with one ``executemany``."""
+    """Inserts one report's prepared rows (``prepare``), many rows per statement (``bulk``)."""
 
     def __init__(self, report_pk: int):
         q = connection.ops.quote_name
         json = "%s::jsonb" if connection.vendor == "postgresql" else "%s"  # JSON comes as text
         placeholders = ", ".join(json if column in JSON_COLUMNS else "%s" for column in ROW_COLUMNS)
-        self.sql = (f"INSERT INTO {q(ReportRow._meta.db_table)} ({q('report_id')}, {', '.join(map(q, ROW_COLUMNS))}) "
-                    f"VALUES ({int(report_pk)}, {placeholders})")
+        self.head = (f"INSERT INTO {q(ReportRow._meta.db_table)} ({q('report_id')}, {', '.join(map(q, ROW_COLUMNS))}) "
+                     "VALUES")
+        self.row = f"({int(report_pk)}, {placeholders})"
 
     def __call__(self, values: list[tuple]) -> None:
         with connection.cursor() as cursor:
-            cursor.executemany(self.sql, values)
+            insert_rows(cursor, self.head, self.row, values)
 
 
 # -- TLS reports ------------------------------------------------------------------------------------
