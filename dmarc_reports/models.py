@@ -233,7 +233,7 @@ class DailyRollup(DmarcCounters):
     """Per organisation, policy domain, source address and day: what the reports said.
 
     A report covering several days is spread over them in proportion to the overlap (see
-    ``rollups.spread``). ``service`` is filled in once the source's reverse DNS is known.
+    ``prepare.spread``). ``service`` is filled in once the source's reverse DNS is known.
     """
 
     # Three indexes, each earning its keep (every import writes to all of them): the unique one also

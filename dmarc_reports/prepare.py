@@ -1,21 +1,25 @@
-"""What a batch of parsed rows becomes in the database, worked out without it.
+"""What a report's rows become in the database, worked out without it.
 
-    prepare = RowPreparer()
-    prepared = prepare(batch)      # Prepared(values, counts, records, messages)
+    for part in prepare_report(report.rows.batches(), report.date_begin, report.date_end):
+        RowValues: rows to insert          RollupValues: daily roll-ups to add
 
-``values``: one tuple per row in the column order of ``ROW_COLUMNS`` (texts cut to their
-columns' lengths, DKIM results, SPF results and reasons as JSON text), ready for one
-``executemany``; the report's key is added by the storer. ``counts``: the rows' messages by
-(source address, category), the category being the roll-up counters they add to (bits in the
-order of ``COUNTERS``, see ``row_category``); ``rollups`` spreads them over the report's days.
+``RowValues.values``: one tuple per row in the column order of ``ROW_COLUMNS`` (texts cut to
+their columns' lengths, DKIM results, SPF results and reasons as JSON text); the storer adds the
+report's key. ``RollupValues``: the rows' messages summed per source address and day, and per
+day, counter by counter (``COUNTERS``), a report of several days spread over them in proportion
+to the overlap (``spread``). Roll-ups come after the rows they sum, whenever the tally reaches
+``Tally.FLUSH_AT`` sources and at the end, so memory stays flat however many sources a report
+has; the storer adds them to what is there (an upsert), so adding in parts gives the same figures.
 
-Plain values only, so a batch can be prepared in the process that parsed it (``read_ahead``)
+Plain values only, so a report can be prepared in the process that parsed it (``read_ahead``)
 and sent to the one that stores it as cheaply as possible. No Django here.
 """
 
 import json
 from collections import defaultdict
-from typing import NamedTuple
+from datetime import date, datetime, timezone
+from operator import itemgetter
+from typing import Iterator, NamedTuple
 
 # The roll-up counters, in the order of their columns (``models.DmarcCounters``) and category bits.
 COUNTERS = ("messages", "dmarc_pass", "dkim_pass", "spf_pass", "disposition_none", "disposition_quarantine",
@@ -27,13 +31,69 @@ FORWARDED_REASONS = {"forwarded", "trusted_forwarder"}
 ROW_COLUMNS = ("source_ip", "count", "disposition", "dkim", "spf", "reasons", "header_from", "envelope_from",
                "envelope_to", "dkim_results", "spf_results")
 JSON_COLUMNS = {"reasons", "dkim_results", "spf_results"}
+BATCH = 1000  # rows per RowValues, when the rows are prepared here
+DAY = 86400
 
 
-class Prepared(NamedTuple):
-    values: list[tuple]
-    counts: dict[tuple[str, int], int]
+class RowValues(NamedTuple):
+    values: list[tuple]  # in the order of ROW_COLUMNS
     records: int
     messages: int
+
+
+class RollupValues(NamedTuple):
+    sources: list[tuple]  # (source address, ISO day, service "" (named later), *counters), by address
+    days: list[tuple]  # (ISO day, *counters): the same summed per day
+
+
+def prepare_report(batches, begin: datetime, end: datetime) -> Iterator[RowValues | RollupValues]:
+    """The report's batches of ``Row``s as RowValues, and RollupValues (see the module docstring)."""
+    prepare_rows, tally = RowPreparer(), Tally(begin, end)
+    for batch in batches:
+        values, counts = prepare_rows(batch)
+        yield values
+        tally.add(counts)
+        if tally.full:
+            yield tally.take()
+    if not tally.empty:
+        yield tally.take()
+
+
+# -- rows --------------------------------------------------------------------------------------------
+
+class RowPreparer:
+    """Prepares batches of one report's rows: their values, and their messages by (source address,
+    category). The same lists of DKIM results, SPF results and reasons recur across rows (one
+    signature per sending domain), so their JSON is made once and reused."""
+
+    CACHE_SIZE = 10_000
+
+    def __init__(self):
+        self.cache: dict = {}
+
+    def json(self, items: tuple) -> str:
+        """JSON text of a tuple of named tuples (a list of objects), made once per distinct value."""
+        cached = self.cache.get(items)
+        if cached is None:
+            if len(self.cache) >= self.CACHE_SIZE:
+                self.cache.clear()
+            cached = self.cache[items] = json.dumps([item._asdict() for item in items])
+        return cached
+
+    def __call__(self, rows) -> tuple[RowValues, dict[tuple[str, int], int]]:
+        json_of = self.json
+        counts: dict[tuple[str, int], int] = defaultdict(int)
+        values = []
+        messages = 0
+        for row in rows:
+            values.append((  # texts cut to their columns' lengths (PostgreSQL refuses longer ones)
+                row.source_ip, row.count, row.disposition[:20], row.dkim[:20], row.spf[:20], json_of(row.reasons),
+                row.header_from[:253], row.envelope_from[:253], row.envelope_to[:253],
+                json_of(row.dkim_results), json_of(row.spf_results),
+            ))
+            counts[(row.source_ip, row_category(row))] += row.count
+            messages += row.count
+        return RowValues(values, len(values), messages), counts
 
 
 def row_category(row) -> int:
@@ -62,35 +122,100 @@ def category_counters(category: int) -> tuple[int, ...]:
     return tuple((category >> position) & 1 for position in range(len(COUNTERS)))
 
 
-class RowPreparer:
-    """Prepares batches of one report's rows. The same lists of DKIM results, SPF results and reasons
-    recur across rows (one signature per sending domain), so their JSON is made once and reused."""
+# -- roll-ups ----------------------------------------------------------------------------------------
 
-    CACHE_SIZE = 10_000
+class Tally:
+    """One report's messages by (source address, category), spread over its days when taken."""
 
-    def __init__(self):
-        self.cache: dict = {}
+    FLUSH_AT = 20_000  # sources (with categories) held at most
 
-    def json(self, items: tuple) -> str:
-        """JSON text of a tuple of named tuples (a list of objects), made once per distinct value."""
-        cached = self.cache.get(items)
-        if cached is None:
-            if len(self.cache) >= self.CACHE_SIZE:
-                self.cache.clear()
-            cached = self.cache[items] = json.dumps([item._asdict() for item in items])
-        return cached
+    def __init__(self, begin: datetime, end: datetime):
+        self.weights = day_weights(begin, end)
+        self.counts: dict[tuple[str, int], int] = defaultdict(int)
 
-    def __call__(self, rows) -> Prepared:
-        json_of = self.json
-        counts: dict[tuple[str, int], int] = defaultdict(int)
-        values = []
-        messages = 0
-        for row in rows:
-            values.append((  # texts cut to their columns' lengths (PostgreSQL refuses longer ones)
-                row.source_ip, row.count, row.disposition[:20], row.dkim[:20], row.spf[:20], json_of(row.reasons),
-                row.header_from[:253], row.envelope_from[:253], row.envelope_to[:253],
-                json_of(row.dkim_results), json_of(row.spf_results),
-            ))
-            counts[(row.source_ip, row_category(row))] += row.count
-            messages += row.count
-        return Prepared(values, dict(counts), len(values), messages)
+    def add(self, counts: dict[tuple[str, int], int]) -> None:
+        tally = self.counts
+        for key, count in counts.items():
+            tally[key] += count
+
+    @property
+    def full(self) -> bool:
+        return len(self.counts) >= self.FLUSH_AT
+
+    @property
+    def empty(self) -> bool:
+        return not self.counts
+
+    def take(self) -> RollupValues:
+        """The tally as roll-up values; the tally is empty again."""
+        days = self.by_day()
+        self.counts.clear()
+        iso = {day: day.isoformat() for day, _ in self.weights}
+        sources = sorted(((source_ip, iso[day], "", *figures) for (source_ip, day), figures in days.items()),
+                         key=itemgetter(0))  # by source address, as the indexes are: fewer page misses
+        per_day: dict[date, list[int]] = {}
+        for (_, day), figures in days.items():
+            total = per_day.get(day)
+            per_day[day] = figures if total is None else [a + b for a, b in zip(total, figures)]
+        return RollupValues(sources, [(iso[day], *figures) for day, figures in per_day.items()])
+
+    def by_day(self) -> dict[tuple[str, date], list[int]]:
+        """{(source address, day): counters in the order of ``COUNTERS``} of the tally."""
+        days: dict[tuple[str, date], list[int]] = {}
+        counters_of = {}
+        one_day = self.weights[0][0] if len(self.weights) == 1 else None
+        for (source_ip, category), total in self.counts.items():
+            counters = counters_of.get(category)
+            if counters is None:
+                counters = counters_of[category] = category_counters(category)
+            if one_day is not None:  # the usual report, of one day: spread() would give it all to that day
+                shares = ((one_day, total),) if total else ()
+            else:
+                shares = spread(total, self.weights)
+            for day, share in shares:
+                figures = days.get((source_ip, day))
+                if figures is None:
+                    days[(source_ip, day)] = [share * counter for counter in counters]
+                else:
+                    days[(source_ip, day)] = [sum_ + share * counter for sum_, counter in zip(figures, counters)]
+        return days
+
+
+def day_weights(begin: datetime, end: datetime) -> list[tuple[date, int]]:
+    """The UTC days a period covers, each with the seconds of the period that fall in it.
+
+    The period is read as [begin, end): a report from 00:00:00 to 23:59:59 or to the next
+    00:00:00 is one day. A period of no length counts wholly on its first day.
+    """
+    start, stop = int(begin.timestamp()), int(end.timestamp())
+    if stop <= start:
+        return [(_day(start), 1)]
+    weights = []
+    position = start
+    while position < stop:
+        next_midnight = (position // DAY + 1) * DAY
+        piece = min(stop, next_midnight) - position
+        weights.append((_day(position), piece))
+        position = next_midnight
+    return weights
+
+
+def _day(seconds: int) -> date:
+    return datetime.fromtimestamp(seconds, tz=timezone.utc).date()
+
+
+def spread(total: int, weights: list[tuple[date, int]]) -> list[tuple[date, int]]:
+    """``total`` shared out over the days in proportion to their weights, in whole numbers that add
+    up to ``total`` (largest remainder; ties go to the earlier day). Days that get 0 are left out."""
+    if len(weights) == 1:
+        return [(weights[0][0], total)] if total else []
+    whole = sum(weight for _, weight in weights)
+    shares = []
+    handed = 0
+    for index, (day, weight) in enumerate(weights):
+        share, remainder = divmod(total * weight, whole)
+        shares.append([day, share, remainder, index])
+        handed += share
+    for entry in sorted(shares, key=lambda entry: (-entry[2], entry[3]))[: total - handed]:
+        entry[1] += 1
+    return [(day, share) for day, share, _, _ in shares if share]

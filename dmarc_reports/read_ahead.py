@@ -6,12 +6,12 @@ parsed and prepared: with two cores, that work costs (almost) no wall time of it
     with ReadAhead(paths, limits) as ahead:
         for path in paths:
             for item in ahead.reports():   # what read_reports(path) yields, file by file, in order,
-                ...                        # but an aggregate report's rows come as Prepared batches
+                ...                        # but an aggregate report's rows come prepared (``prepare``)
 
 The reader is ``python -m dmarc_reports.read_ahead LIMITS PATH...``: it runs ``read_reports`` on
 each path in turn and writes every item to its standard output with pickle: an aggregate report's
-header first, then its rows in batches already prepared for storing (``prepare``: column values
-and roll-up counts, plain tuples that cost little to send), then their end (the report's complete
+header first, then its rows already prepared for storing (``prepare``: column values in batches,
+then roll-up figures; plain tuples that cost little to send), then their end (the report's complete
 warnings) or the ``Rejected`` that stopped them. It is a fresh interpreter (no fork of a process that may run
 threads or hold a database connection) and never touches Django. The pipe between the two bounds
 how far it runs ahead, so memory stays flat on both sides. What the caller does not read (a file
@@ -32,9 +32,8 @@ from typing import Iterator
 
 from dmarc_reports.ingest import Failed, Limits, Parsed, Rejected, read_reports
 from dmarc_reports.ingest.aggregate import RowStream
-from dmarc_reports.prepare import RowPreparer
+from dmarc_reports.prepare import BATCH, RowValues, prepare_report
 
-ROWS_PER_MESSAGE = 1000  # small batches: the storer starts on the first rows early
 
 
 # -- the reader (the child process) -------------------------------------------------------------------
@@ -60,10 +59,9 @@ def send_item(item, send) -> None:
         send(("parsed", item))
         return
     send(("aggregate", Parsed(item.member, dataclasses.replace(report, rows=None))))  # its rows follow
-    prepare = RowPreparer()
     try:
-        for batch in report.rows.batches(ROWS_PER_MESSAGE):
-            send(("rows", prepare(batch)))
+        for part in prepare_report(report.rows.batches(BATCH), report.date_begin, report.date_end):
+            send(("rows", part))
     except Rejected as error:
         send(("rows rejected", str(error)))
         return
@@ -159,8 +157,10 @@ class ReadAhead:
 
 
 class RowsFromReader(RowStream):
-    """An aggregate report's rows as the reader sends them: a ``RowStream`` whose batches are
-    ``Prepared`` (counts and done as usual)."""
+    """An aggregate report's rows as the reader sends them, prepared: a ``RowStream`` whose batches
+    are ``RowValues`` and ``RollupValues`` (``prepare``; records, messages and done as usual)."""
+
+    prepared = True
 
     def __init__(self, ahead: ReadAhead, report):
         super().__init__(iter(()))
@@ -169,16 +169,16 @@ class RowsFromReader(RowStream):
     def __iter__(self):
         raise TypeError("the rows come prepared, in batches: read them with batches()")
 
-    def batches(self, size: int = ROWS_PER_MESSAGE):
-        """``Prepared`` batches as the reader made them (of at most ``ROWS_PER_MESSAGE`` rows; ``size`` is
-        not used)."""
+    def batches(self, size: int = BATCH):
+        """The parts as the reader prepared them (``size`` is not used)."""
         while not self.done:
             message = self.ahead.receive()
             if message[0] == "rows":
-                prepared = message[1]
-                self.records += prepared.records
-                self.messages += prepared.messages
-                yield prepared
+                part = message[1]
+                if isinstance(part, RowValues):
+                    self.records += part.records
+                    self.messages += part.messages
+                yield part
                 continue
             self.done = True
             if message[0] == "rows rejected":

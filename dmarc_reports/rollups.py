@@ -1,131 +1,41 @@
 """Daily roll-ups, kept in step with every import.
 
-While a report's rows stream by, ``SourceTally`` adds each row's count to a small table keyed by
-(source address, what happened to the messages). Once the rows are read, every entry is spread
-over the days the report covers (``spread``: in proportion to the overlap, rounded so the total is
-kept) and the day figures are added to the database in one upsert per table
-(``INSERT ... ON CONFLICT DO UPDATE SET n = n + excluded.n``): atomic increments, so two workers
-importing reports for the same day never lose a count. No query per row, ever.
+A report's roll-up figures are worked out as its rows stream by (``prepare``: messages by source
+and day, spread over the days the report covers) and added to the database in one upsert per
+table (``INSERT ... ON CONFLICT DO UPDATE SET n = n + excluded.n``): atomic increments, so two
+workers importing reports for the same day never lose a count. No query per row, ever.
 """
 
 from collections import defaultdict
-from datetime import date, datetime, timezone
-from operator import itemgetter
+from datetime import date, datetime
 
 from django.db import connection
 
 from dmarc_reports import service_rollups
 from dmarc_reports.bulk import insert_rows
 from dmarc_reports.models import DailyRollup, DomainDailyRollup, SourceHost, TlsDailyRollup, TlsFailureDailyRollup
-from dmarc_reports.prepare import category_counters
-
-DAY = 86400
+from dmarc_reports.prepare import RollupValues, day_weights, spread
 
 
-# -- spreading a count over days --------------------------------------------------------------------
+# -- aggregate reports ------------------------------------------------------------------------------
 
-def day_weights(begin: datetime, end: datetime) -> list[tuple[date, int]]:
-    """The UTC days a period covers, each with the seconds of the period that fall in it.
-
-    The period is read as [begin, end): a report from 00:00:00 to 23:59:59 or to the next
-    00:00:00 is one day. A period of no length counts wholly on its first day.
-    """
-    start, stop = int(begin.timestamp()), int(end.timestamp())
-    if stop <= start:
-        return [(_day(start), 1)]
-    weights = []
-    position = start
-    while position < stop:
-        next_midnight = (position // DAY + 1) * DAY
-        piece = min(stop, next_midnight) - position
-        weights.append((_day(position), piece))
-        position = next_midnight
-    return weights
+def add_report_rollups(org_id: int, domain: str, rollups: RollupValues) -> None:
+    """Add a report's (or part of a report's) roll-up values (``prepare``) to the daily roll-ups per
+    source and per domain."""
+    upsert(DailyRollup, ("organization_id", "domain", "source_ip", "day", "service", *DailyRollup.COUNTERS),
+           conflict=("organization_id", "domain", "day", "source_ip"), increment=DailyRollup.COUNTERS,
+           values=[(org_id, domain, *values) for values in rollups.sources])
+    upsert(DomainDailyRollup, ("organization_id", "domain", "day", *DomainDailyRollup.COUNTERS),
+           conflict=("organization_id", "domain", "day"), increment=DomainDailyRollup.COUNTERS,
+           values=[(org_id, domain, *values) for values in rollups.days])
 
 
-def _day(seconds: int) -> date:
-    return datetime.fromtimestamp(seconds, tz=timezone.utc).date()
-
-
-def spread(total: int, weights: list[tuple[date, int]]) -> list[tuple[date, int]]:
-    """``total`` shared out over the days in proportion to their weights, in whole numbers that add
-    up to ``total`` (largest remainder; ties go to the earlier day). Days that get 0 are left out."""
-    if len(weights) == 1:
-        return [(weights[0][0], total)] if total else []
-    whole = sum(weight for _, weight in weights)
-    shares = []
-    handed = 0
-    for index, (day, weight) in enumerate(weights):
-        share, remainder = divmod(total * weight, whole)
-        shares.append([day, share, remainder, index])
-        handed += share
-    for entry in sorted(shares, key=lambda entry: (-entry[2], entry[3]))[: total - handed]:
-        entry[1] += 1
-    return [(day, share) for day, share, _, _ in shares if share]
-
-
-# -- aggregate report rows ---------------------------------------------------------------------------
-
-class SourceTally:
-    """One report's messages by (source address, category) (``prepare``: which counters they add to),
-    summed batch by batch as the rows stream by, and added to the daily roll-ups whenever the tally
-    grows past ``FLUSH_AT`` entries and at the end (the upsert adds, so adding in parts gives the
-    same figures): memory stays flat however many sources."""
-
-    FLUSH_AT = 20_000
-
-    def __init__(self, org_id: int, domain: str, begin: datetime, end: datetime):
-        self.org_id, self.domain = org_id, domain
-        self.weights = day_weights(begin, end)
-        self.counts: dict[tuple, int] = defaultdict(int)
-
-    def add(self, counts: dict[tuple[str, int], int]) -> None:
-        """Add a prepared batch's counts, {(source address, category): messages}."""
-        tally = self.counts
-        for key, count in counts.items():
-            tally[key] += count
-        if len(tally) >= self.FLUSH_AT:
-            self.flush()
-
-    def by_day(self) -> dict[tuple[str, date], list[int]]:
-        """{(source address, day): counters in the order of ``DailyRollup.COUNTERS``} of the tally."""
-        days: dict[tuple[str, date], list[int]] = {}
-        counters_of = {}
-        one_day = self.weights[0][0] if len(self.weights) == 1 else None
-        for (source_ip, category), total in self.counts.items():
-            counters = counters_of.get(category)
-            if counters is None:
-                counters = counters_of[category] = category_counters(category)
-            if one_day is not None:  # the usual report, of one day: spread() would give it all to that day
-                shares = ((one_day, total),) if total else ()
-            else:
-                shares = spread(total, self.weights)
-            for day, share in shares:
-                figures = days.get((source_ip, day))
-                if figures is None:
-                    days[(source_ip, day)] = [share * counter for counter in counters]
-                else:
-                    days[(source_ip, day)] = [sum_ + share * counter for sum_, counter in zip(figures, counters)]
-        return days
-
-    def flush(self) -> None:
-        days = self.by_day()
-        self.counts.clear()
-        iso = {day: day.isoformat() for day, _ in self.weights}
-        values = [(self.org_id, self.domain, source_ip, iso[day], "", *figures)
-                  for (source_ip, day), figures in days.items()]
-        values.sort(key=itemgetter(2))  # by source address, as the indexes are: fewer page misses
-        upsert(DailyRollup, ("organization_id", "domain", "source_ip", "day", "service", *DailyRollup.COUNTERS),
-               conflict=("organization_id", "domain", "day", "source_ip"), increment=DailyRollup.COUNTERS,
-               values=values)
-        add_domain_rollups((self.org_id, self.domain, day, figures) for (_, day), figures in days.items())
-
-    def finish(self) -> None:
-        """Add what is left, name the services of sources already looked up, and sum the report's days
-        by service again (``service_rollups``)."""
-        self.flush()
-        name_services(self.org_id, self.domain, self.weights[0][0], self.weights[-1][0])
-        service_rollups.rebuild((self.org_id, self.domain, day) for day, _ in self.weights)
+def finish_report(org_id: int, domain: str, begin: datetime, end: datetime) -> None:
+    """Once a report's roll-ups are added: name the services of its sources already looked up, and
+    sum its days by service again (``service_rollups``)."""
+    days = [day for day, _ in day_weights(begin, end)]
+    name_services(org_id, domain, days[0], days[-1])
+    service_rollups.rebuild((org_id, domain, day) for day in days)
 
 
 def add_domain_rollups(tallies) -> None:

@@ -7,9 +7,9 @@
 workers storing the same report at the same moment store it once. ``Rejected`` raised by the
 parser part-way through the rows rolls everything back: nothing of the report is left.
 
-Rows are prepared (``prepare``: column values and roll-up counts, no database) and go in batch by
-batch, many rows per statement (``bulk``); the roll-ups are tallied as the rows stream by and added
-in one upsert (``rollups``). A report's rows are never all in memory.
+Rows are prepared as they are read (``prepare``: column values, and roll-up figures once the rows
+are read, no database) and go in batch by batch, many rows per statement (``bulk``); the roll-ups
+are added with one upsert per table (``rollups``). A report's rows are never all in memory.
 """
 
 from dataclasses import dataclass
@@ -18,10 +18,9 @@ from django.db import IntegrityError, connection, transaction
 
 from dmarc_reports import rollups
 from dmarc_reports.bulk import insert_rows
-from dmarc_reports.prepare import JSON_COLUMNS, ROW_COLUMNS, Prepared, RowPreparer
+from dmarc_reports.prepare import BATCH, JSON_COLUMNS, ROW_COLUMNS, RowValues, prepare_report
 from dmarc_reports.models import (AggregateReport, ReportRow, TlsFailureDetail, TlsPolicyResult, TlsReport)
 
-BATCH = 5000
 
 
 @dataclass
@@ -66,15 +65,15 @@ def store_aggregate(report, org, incoming=None) -> Stored:
         with transaction.atomic():
             header.save(force_insert=True)  # the unique constraint refuses a second copy here
             saved = True
-            tally = rollups.SourceTally(org.pk, header.domain, header.date_begin, header.date_end)
-            insert, prepare = RowInserter(header.pk), RowPreparer()
-            for batch in report.rows.batches(BATCH):  # Row lists, or Prepared already (read_ahead)
-                prepared = batch if isinstance(batch, Prepared) else prepare(batch)
-                insert(prepared.values)
-                tally.add(prepared.counts)
+            insert = RowInserter(header.pk)
+            for part in prepared_parts(report):
+                if isinstance(part, RowValues):
+                    insert(part.values)
+                else:
+                    rollups.add_report_rollups(org.pk, header.domain, part)
             header.records, header.messages, header.warnings = report.records, report.messages, report.warnings
             header.save(update_fields=["records", "messages", "warnings"])
-            tally.finish()
+            rollups.finish_report(org.pk, header.domain, header.date_begin, header.date_end)
     except IntegrityError:
         if saved:
             raise
@@ -84,6 +83,14 @@ def store_aggregate(report, org, incoming=None) -> Stored:
         )
         return Stored("duplicate", existing, existing.records, existing.messages)
     return Stored("imported", header, header.records, header.messages)
+
+
+def prepared_parts(report):
+    """The report's rows as ``RowValues`` and ``RollupValues``: prepared by the process that read them
+    (``read_ahead``), or here as they are read."""
+    if getattr(report.rows, "prepared", False):
+        return report.rows.batches()
+    return prepare_report(report.rows.batches(BATCH), report.date_begin, report.date_end)
 
 
 class RowInserter:

@@ -3,12 +3,11 @@
 import dataclasses
 import os
 import signal
-from collections import Counter
 
 import pytest
 
 from dmarc_reports.ingest import Failed, Limits, Parsed, Rejected, read_reports
-from dmarc_reports.prepare import Prepared, RowPreparer
+from dmarc_reports.store import prepared_parts
 from dmarc_reports.read_ahead import ReadAhead, ReaderFailed
 
 from .builders import ReportSpec, RowSpec, aggregate_xml, gz
@@ -26,17 +25,13 @@ def outcome(items) -> list:
             seen.append(("tls", item.member, item.report))
         else:
             header = dataclasses.replace(item.report, rows=None, warnings=[])
-            prepare, rows, counts = RowPreparer(), [], Counter()
             try:
-                for batch in item.report.rows.batches(700):  # prepared by the reader, or here
-                    prepared = batch if isinstance(batch, Prepared) else prepare(batch)
-                    rows += prepared.values
-                    counts.update(prepared.counts)
+                parts = list(prepared_parts(item.report))  # prepared by the reader, or here
             except Rejected as error:
                 seen.append(("aggregate", item.member, header, "rejected", str(error)))
                 continue
-            seen.append(("aggregate", item.member, header, rows, item.records, item.messages,
-                         list(item.report.warnings), counts))
+            seen.append(("aggregate", item.member, header, parts, item.records, item.messages,
+                         list(item.report.warnings)))
     return seen
 
 
@@ -70,7 +65,9 @@ def test_it_passes_rows_warnings_and_refusals_part_way(tmp_path):
     with ReadAhead(paths, Limits()) as ahead:
         seen = [outcome(ahead.reports()) for _ in paths]
     assert seen == [read_here(path) for path in paths]
-    assert len(seen[0][0][3]) == 2500 and seen[0][0][5] == sum(range(1, 2501))
+    values = [row for part in seen[0][0][3] if hasattr(part, "values") for row in part.values]
+    assert len(values) == 2500 and seen[0][0][5] == sum(range(1, 2501))
+    assert len(seen[0][0][3][-1].sources) == 250  # the roll-ups by source follow the rows
     assert "was skipped" in seen[1][0][6][0]
     assert seen[2][0][3] == "rejected" and "Record 1201" in seen[2][0][4]
     assert seen[3][0][0] == "failed"
