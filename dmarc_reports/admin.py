@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
+from dmarc_reports import admin_mailbox  # noqa: F401  (registers the mailbox admin)
 from dmarc_reports.models import AggregateReport, IncomingFile, TlsPolicyResult, TlsReport
 from monitor.access import scoped
 

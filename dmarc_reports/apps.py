@@ -6,4 +6,4 @@ class DmarcReportsConfig(AppConfig):
     verbose_name = "DMARC and TLS reports"
 
     def ready(self):
-        from dmarc_reports import admin_mailbox, mailbox_fetch, mailbox_inventory  # noqa: F401  (admin, schedule, [[mailbox]])
+        from dmarc_reports import mailbox_fetch, mailbox_inventory  # noqa: F401  (schedule, [[mailbox]])

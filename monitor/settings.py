@@ -14,7 +14,7 @@ PORT = config.env_int("PORT", 8000)
 SITE_URL = os.environ.get("SITE_URL", f"http://127.0.0.1:{PORT}").rstrip("/")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "monitor.admin_app.AdminConfig",  # django.contrib.admin, its admin modules imported by monitor/urls.py, not at start-up
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

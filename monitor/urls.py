@@ -4,6 +4,9 @@ from django.urls import include, path
 
 from monitor import views
 
+# Every app's admin module registers its models here rather than at start-up (monitor/admin_app.py).
+admin.autodiscover()
+
 urlpatterns = [
     path("health/", views.health, name="health"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
