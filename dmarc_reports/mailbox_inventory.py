@@ -76,6 +76,4 @@ def apply_mailbox(entry, ctx):
                            "the worker that polls needs it")
 
 
-SECTION = inventory.Section("mailbox", KEYS, apply_mailbox)
-if all(section.name != "mailbox" for section in inventory.SECTIONS):
-    inventory.SECTIONS.append(SECTION)
+SECTION = inventory.Section("mailbox", KEYS, apply_mailbox)  # named in monitor.inventory.SECTIONS

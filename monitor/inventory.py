@@ -5,7 +5,8 @@ the entry and the problem. Loading the same file twice changes nothing the secon
 
 Each ``[[section]]`` has a handler: ``handler(entry, ctx)`` creates or updates what the entry says and
 returns nothing; it raises ``InventoryError`` (via ``ctx.fail``) for bad input. Later subjects
-(blocklists, mailboxes) add their section to ``SECTIONS``.
+(blocklists, mailboxes) are named in ``SECTIONS`` by the dotted path of their ``Section``, imported when
+an inventory is loaded (not at start-up), like ``FINISHERS``.
 """
 
 import tomllib
@@ -17,6 +18,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.utils.module_loading import import_string
 from django.utils.text import slugify
 
 from monitor.models import Membership, Organization, Pool, PoolMember
@@ -178,14 +180,27 @@ class Section:
     apply: Callable
 
 
-SECTIONS = [
-    Section("organization", frozenset({"slug", "name", "alert_emails", "dmarc_pass_threshold", "tls_failure_threshold",
-                                       "no_report_days", "blocklist_cron", "dns_cron", "webhook_url"}), apply_organization),
-    Section("member", frozenset({"organization", "username", "email", "role"}), apply_member),
-    Section("pool", frozenset({"organization", "name", "kind", "tags", "members", "dkim_selectors"}), apply_pool),
+ORGANIZATION = Section("organization", frozenset({"slug", "name", "alert_emails", "dmarc_pass_threshold",
+                                                  "tls_failure_threshold", "no_report_days", "blocklist_cron",
+                                                  "dns_cron", "webhook_url"}), apply_organization)
+MEMBER = Section("member", frozenset({"organization", "username", "email", "role"}), apply_member)
+POOL = Section("pool", frozenset({"organization", "name", "kind", "tags", "members", "dkim_selectors"}), apply_pool)
+
+SECTIONS = [  # applied in this order
+    "monitor.inventory.ORGANIZATION",
+    "monitor.inventory.MEMBER",
+    "monitor.inventory.POOL",
+    "monitor.blocklists.inventory.SECTION",  # [[blocklist]]
+    "dmarc_reports.mailbox_inventory.SECTION",  # [[mailbox]]
 ]
 TOP_LEVEL_KEYS = {"blocklists_exclusive"}
-FINISHERS: list[Callable] = []  # called with ctx after every section (e.g. blocklists_exclusive)
+FINISHERS = [  # called with ctx after every section
+    "monitor.blocklists.inventory.finish_blocklists_exclusive",  # blocklists_exclusive
+]
+
+
+def sections() -> list[Section]:
+    return [import_string(path) for path in SECTIONS]
 
 
 def load_inventory(path: str | Path) -> list[str]:
@@ -199,13 +214,14 @@ def load_inventory(path: str | Path) -> list[str]:
     except tomllib.TOMLDecodeError as exc:
         raise InventoryError(f"{path}: not valid TOML: {exc}") from None
     ctx = Context(path=path)
-    known = {s.name for s in SECTIONS} | TOP_LEVEL_KEYS
+    all_sections = sections()
+    known = {s.name for s in all_sections} | TOP_LEVEL_KEYS
     for key in data:
         if key not in known:
             raise InventoryError(f"{path}: unknown key {key!r} (expected one of {', '.join(sorted(known))})")
     ctx.top = {key: data[key] for key in TOP_LEVEL_KEYS if key in data}
     with transaction.atomic():
-        for section in SECTIONS:
+        for section in all_sections:
             entries = data.get(section.name, [])
             if not isinstance(entries, list):
                 raise InventoryError(f"{path}: {section.name!r} must be written as [[{section.name}]] entries")
@@ -219,10 +235,5 @@ def load_inventory(path: str | Path) -> list[str]:
                 ctx.seen.setdefault(section.name, []).append(entry)
         ctx.where = "top level"
         for finish in FINISHERS:
-            finish(ctx)
+            import_string(finish)(ctx)
     return ctx.changes
-
-from monitor.blocklists.inventory import BLOCKLIST_KEYS, apply_blocklist, finish_blocklists_exclusive  # noqa: E402
-
-SECTIONS.append(Section("blocklist", BLOCKLIST_KEYS, apply_blocklist))
-FINISHERS.append(finish_blocklists_exclusive)

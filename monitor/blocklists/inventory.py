@@ -14,10 +14,11 @@
     codes = { "127.0.0.2" = "spam source" }
     severity = "low"
 
-Registered in ``monitor/inventory.py`` (``SECTIONS`` and ``FINISHERS``).
+Named in ``monitor/inventory.py`` (``SECTIONS`` and ``FINISHERS``).
 """
 
 from monitor.blocklists.catalogue import DESCRIPTIVE, ENTRY_KEYS, clean_entry, not_blocklists, retired_zones
+from monitor.inventory import Section
 from monitor.models.blocklists import Blocklist
 from monitor.models.pools import normalise_domain
 
@@ -68,3 +69,6 @@ def finish_blocklists_exclusive(ctx):
     disabled = Blocklist.objects.filter(enabled=True).exclude(zone__in=named).update(enabled=False)
     if disabled:
         ctx.changes.append(f"blocklists_exclusive: {disabled} list(s) not named in the file disabled")
+
+
+SECTION = Section("blocklist", BLOCKLIST_KEYS, apply_blocklist)  # named in monitor.inventory.SECTIONS

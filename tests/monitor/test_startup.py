@@ -1,6 +1,6 @@
-"""Start-up stays cheap: no admin module is imported by ``django.setup()`` (the admin's modules register
-their models when the URLconf loads or the admin's checks run), and the admin still works: every page
-loads for a superuser and ``manage.py check`` reports problems in our admins."""
+"""Start-up stays cheap: no admin module, mailbox code or inventory is imported by ``django.setup()`` (the
+admin's modules register their models when the URLconf loads or the admin's checks run), and the admin
+still works: every page loads for a superuser and ``manage.py check`` reports problems in our admins."""
 
 import json
 import os
@@ -25,13 +25,14 @@ def run_python(code: str) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def test_it_imports_no_admin_module_at_start_up():
+def test_it_imports_no_admin_mailbox_or_inventory_module_at_start_up():
     loaded = run_python(
         "import dmarc_reports.management.commands.import_reports\n"
         "print(json.dumps(sorted(sys.modules)))"
     )
     unwanted = ["monitor.admin", "dmarc_reports.admin", "dmarc_reports.admin_mailbox", "django.contrib.auth.admin",
-                "django_q.admin", "monitor.urls"]
+                "django_q.admin", "dmarc_reports.mailbox_fetch", "dmarc_reports.mailbox_inventory", "monitor.inventory",
+                "imaplib", "tomllib", "monitor.urls"]
     assert [name for name in unwanted if name in loaded] == []
 
 
@@ -75,3 +76,9 @@ def test_it_loads_every_admin_page_for_a_superuser(client, django_user_model, or
     assert b"/reports/upload/" in page.content  # the upload page, linked from the incoming files
     page = client.get(f"/admin/monitor/organization/{org.pk}/change/")
     assert page.status_code == 200 and b"Acme Mail" in page.content
+
+
+def test_it_names_every_inventory_section_in_the_order_they_are_applied():
+    from monitor.inventory import sections
+
+    assert [section.name for section in sections()] == ["organization", "member", "pool", "blocklist", "mailbox"]
