@@ -779,6 +779,9 @@ def read_row(record, number: int, names: LocalNames, values: Values) -> Row | No
     )
 
 
+_new_row = tuple.__new__  # Row._make without its checks
+
+
 class RecordReader:
     """``read_row`` with a memory: records of a report mostly differ only in their source_ip and
     count, so a record that serialises like one already read except for those two texts takes
@@ -821,11 +824,24 @@ class RecordReader:
             element = self.read_element(record)
             self.check(element)
             return read_row(element, number, self.names, self.values)
-        shape = record[:found.start(1)] + record[found.end(1):found.start(2)] + record[found.end(2):]
+        ip_start, ip_end = found.span(1)
+        count_start, count_end = found.span(2)
+        shape = record[:ip_start] + record[ip_end:count_start] + record[count_end:]
         rest = self.shapes.get(shape)
         if rest is None:
             return self._read_new_shape(self.read_element(record), shape, number)
-        return self._row_of_shape(rest, found.group(1).decode().strip(), found.group(2).decode().strip(), number)
+        raw_count = record[count_start:count_end]
+        if raw_count.isdigit() and len(raw_count) < 19:  # the usual case (bytes: ASCII digits only)
+            count = int(raw_count)
+        else:
+            count = read_count(raw_count.decode().strip(), number)
+        raw_ip = record[ip_start:ip_end].decode().strip()
+        address = source_ip(raw_ip) or read_source(raw_ip, number, count, self.values.notes)
+        if address is None:
+            return None
+        if not rest[4]:  # header_from
+            self.values.notes.add(f"Record {number} has no identifiers/header_from")
+        return _new_row(Row, (address, count) + rest)
 
     def _read_new_shape(self, record, shape, number: int) -> Row | None:
         self.check(record)
@@ -892,9 +908,8 @@ def _parse(stream: BinaryIO, limits: Limits) -> AggregateReport:
     pending = None
     for name, element in items:
         if name == "record":
-            if type(element) is bytes:  # from the fast way
-                element = reader.read_record(element)
-            reader.check_part(element)  # refused now, before the report is taken on, as the parts before it
+            # refused now, before the report is taken on, as the parts before it
+            reader.check_part(reader.read_record(element) if type(element) is bytes else element)
             pending = element
             break
         read_metadata(metadata, name, element, LocalNames(reader.namespace_prefix), notes)

@@ -32,8 +32,9 @@ record with ``&`` (entity or character reference), ``<!`` (comment, CDATA), ``<?
 memory here: the general way counts its elements and refuses it).
 """
 
+import bisect
+import math
 import re
-from collections import deque
 from typing import BinaryIO, Iterator
 
 from lxml import etree
@@ -95,50 +96,66 @@ class PlainRecords:
         if start_tag is None:
             raise GiveUp
         self.end_tag = b"</" + start_tag.group(1) + b">"
+        self.root_end = re.compile(rb"[ \t\r\n]*" + re.escape(self.end_tag[:-1]) + rb"[ \t\r\n]*>")
         self.data, self.offset = self.data[first:], first
         return head, start_tag.group(0), self.end_tag
 
     def records(self) -> Iterator[bytes]:
         """Each record's bytes, once libxml2 has read past it."""
-        following = re.compile(rb"[ \t\r\n]*(?:(<record>)|(" + re.escape(self.end_tag[:-1]) + rb"[ \t\r\n]*>))")
-        waiting: deque = deque()  # (record, how many bytes libxml2 must have read before it is handed out)
+        waiting: list[bytes] = []  # records cut, in order, not yet handed out ...
+        until: list[float] = []  # ... each once libxml2 has read this many bytes (inf: once it closed well)
         position, ended = 0, False  # self.data[position:] starts with <record> until the root's end tag is cut
         while True:
             data = self.data
-            uncertain = _first_uncertain(data)
-            while not ended:
-                end = data.find(RECORD_END, position + len(RECORD), position + self.RECORD_SIZE)
-                if end < 0:
-                    if len(data) - position >= self.RECORD_SIZE:
-                        raise GiveUp  # a long (or endless) record
-                    break  # read on
-                after = end + len(RECORD_END)
-                if uncertain < after or data.find(b"<record", position + 1, end) >= 0:
-                    raise GiveUp
-                found = following.match(data, after)
-                if found is None:
-                    if self._may_follow(data[after:]):
-                        break  # read on
-                    raise GiveUp  # something other than a record follows
-                if found.lastindex == 1:
-                    waiting.append((data[position:after], self.offset + found.end()))
-                    position = found.start(1)
-                else:
-                    waiting.append((data[position:after], None))  # the last: handed out once the document closed well
-                    ended = True
-            read_past = self.fed - self.CHUNK
-            while waiting and waiting[0][1] is not None and waiting[0][1] <= read_past:
-                yield waiting.popleft()[0]
+            if not ended:
+                position, ended = self._cut(data, position, waiting, until)
+            ready = len(waiting) if self.closed else bisect.bisect_right(until, self.fed - self.CHUNK)
+            if ready:
+                yield from waiting[:ready]
+                del waiting[:ready], until[:ready]
             if self.closed:
                 if not ended:
                     raise GiveUp
-                while waiting:
-                    yield waiting.popleft()[0]
                 return
             if ended:
                 position = len(data)  # nothing more to cut: keep no bytes
             self.data, self.offset = data[position:] + self._read(), self.offset + position
             position = 0
+
+    def _cut(self, data: bytes, position: int, waiting: list, until: list) -> tuple[int, bool]:
+        """Cut the records of ``data`` from ``position`` (where a <record> starts) into ``waiting``
+        (and when to hand them out into ``until``). Returns where the next record starts (the
+        rest is read on) and whether the root's end tag was reached; GiveUp on anything uncertain."""
+        uncertain = _first_uncertain(data)
+        start, cut = position, len(waiting)
+        ended = False
+        while True:
+            end = data.find(RECORD_END, position + len(RECORD), position + self.RECORD_SIZE)
+            if end < 0:
+                if len(data) - position >= self.RECORD_SIZE:
+                    raise GiveUp  # a long (or endless) record
+                break  # read on
+            after = end + len(RECORD_END)
+            if uncertain < after:
+                raise GiveUp
+            following = data.find(RECORD, after)
+            if following >= 0 and (following == after or not data[after:following].strip(WHITESPACE)):
+                waiting.append(data[position:after])
+                until.append(self.offset + following + len(RECORD))
+                position = following
+                continue
+            found = self.root_end.match(data, after)
+            if found is not None:
+                waiting.append(data[position:after])
+                until.append(math.inf)  # the last: handed out once the document closed well
+                position, ended = found.end(), True
+                break
+            if following < 0 and self._may_follow(data[after:]):
+                break  # read on
+            raise GiveUp  # something other than a record follows
+        if data.count(b"<record", start, position) != len(waiting) - cut:
+            raise GiveUp  # a <record inside a record
+        return position, ended
 
     def _may_follow(self, rest: bytes) -> bool:
         """Whether ``rest`` (what follows a record, up to the bytes read so far) may still turn out
