@@ -45,7 +45,6 @@ WHITESPACE = b" \t\r\n"
 PROLOG = re.compile(rb"(?:\xef\xbb\xbf)?(?:[ \t\r\n]+|<\?.*?\?>|<!--.*?-->)*", re.S)
 START_TAG = re.compile(rb"<([A-Za-z_][^\s/>]*)(?:[ \t\r\n]+[^\s=/>]+[ \t\r\n]*=[ \t\r\n]*(?:\"[^\"<]*\"|'[^'<]*'))*[ \t\r\n]*>")
 DECLARED_ENCODING = re.compile(rb"(?:\xef\xbb\xbf)?<\?xml[^>]*?encoding[ \t\r\n]*=[ \t\r\n]*[\"']([^\"']*)[\"']")
-UNCERTAIN = (b"&", b"<!", b"<?")  # in a record: read the general way
 
 
 class GiveUp(Exception):
@@ -129,25 +128,26 @@ class PlainRecords:
         uncertain = _first_uncertain(data)
         start, cut = position, len(waiting)
         ended = False
+        size, offset, keep, keep_until = self.RECORD_SIZE, self.offset, waiting.append, until.append
         while True:
-            end = data.find(RECORD_END, position + len(RECORD), position + self.RECORD_SIZE)
+            end = data.find(b"</record>", position + 8, position + size)
             if end < 0:
-                if len(data) - position >= self.RECORD_SIZE:
+                if len(data) - position >= size:
                     raise GiveUp  # a long (or endless) record
                 break  # read on
-            after = end + len(RECORD_END)
+            after = end + 9
             if uncertain < after:
                 raise GiveUp
-            following = data.find(RECORD, after)
+            following = data.find(b"<record>", after)
             if following >= 0 and (following == after or not data[after:following].strip(WHITESPACE)):
-                waiting.append(data[position:after])
-                until.append(self.offset + following + len(RECORD))
+                keep(data[position:after])
+                keep_until(offset + following + 8)  # (past the next <record>)
                 position = following
                 continue
             found = self.root_end.match(data, after)
             if found is not None:
-                waiting.append(data[position:after])
-                until.append(math.inf)  # the last: handed out once the document closed well
+                keep(data[position:after])
+                keep_until(math.inf)  # the last: handed out once the document closed well
                 position, ended = found.end(), True
                 break
             if following < 0 and self._may_follow(data[after:]):
@@ -182,9 +182,19 @@ class PlainRecords:
 
 
 def _first_uncertain(data: bytes) -> int:
-    """Where the first ``&``, ``<!`` or ``<?`` is in ``data`` (its length if nowhere)."""
-    found = [at for at in (data.find(mark) for mark in UNCERTAIN) if at >= 0]
-    return min(found, default=len(data))
+    """Where the first ``&``, ``<!`` or ``<?`` is in ``data`` (its length if nowhere). (``!`` and
+    ``?`` are looked for alone: they are rare, and ``<`` is everywhere.)"""
+    first = data.find(b"&")
+    if first < 0:
+        first = len(data)
+    for mark in (b"!", b"?"):
+        at = data.find(mark, 1, first)
+        while at >= 0:
+            if data[at - 1] == ord("<"):
+                first = at - 1
+                break
+            at = data.find(mark, at + 1, first)
+    return first
 
 
 def wrap(start_tag: bytes, end_tag: bytes):
