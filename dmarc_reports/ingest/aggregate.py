@@ -824,9 +824,11 @@ class RecordReader:
             element = self.read_element(record)
             self.check(element)
             return read_row(element, number, self.names, self.values)
-        ip_start, ip_end = found.span(1)
-        count_start, count_end = found.span(2)
-        shape = record[:ip_start] + record[ip_end:count_start] + record[count_end:]
+        _, (ip_start, ip_end), (count_start, count_end) = found.regs
+        if ip_start == 24 and count_start - ip_end == 19:  # <record><row><source_ip>, </source_ip><count>
+            shape = record[count_end:]  # (the usual case: the rest is the shape)
+        else:
+            shape = record[:ip_start] + record[ip_end:count_start] + record[count_end:]
         rest = self.shapes.get(shape)
         if rest is None:
             return self._read_new_shape(self.read_element(record), shape, number)
