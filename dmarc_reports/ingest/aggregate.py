@@ -265,15 +265,13 @@ class Reader:
         self._record_document = None  # record bytes (from the fast way) -> element, once the root is known
 
     def items(self):
-        handed = 0
+        self.fast_handed = 0  # items the fast way handed out (it counts them)
         try:
-            for item in self._parse_fast():
-                handed += 1
-                yield item
+            yield from self._parse_fast()
             return
         except GiveUp:
             self.stream.seek(self.start)
-        yield from self._general_items(skip=handed)
+        yield from self._general_items(skip=self.fast_handed)
 
     def _general_items(self, skip: int = 0):
         """The items the general way, the first ``skip`` left out (the fast way handed them out)."""
@@ -320,9 +318,13 @@ class Reader:
             if name != "record" or self.check_records:
                 self.check_part(part)
             if name is not None:
+                self.fast_handed += 1
                 yield name, part
-        for record in records.records():
-            yield "record", record
+        header_items = self.fast_handed
+        try:
+            yield from zip(itertools.repeat("record"), records.records())  # (no Python run per record here)
+        finally:
+            self.fast_handed = header_items + records.handed
 
     def read_record(self, record: bytes):
         """A record from the fast way as an element (in a document of its own). The fast way's

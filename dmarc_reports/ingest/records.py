@@ -76,6 +76,7 @@ class PlainRecords:
             target=WellFormed(), resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
         )
         self.fed = 0  # bytes given to libxml2 so far
+        self.handed = 0  # records handed out
         self.closed = False  # the document ended and libxml2 found it well-formed
         self.data = b""  # bytes read and not yet cut; self.data[0] is byte self.offset of the document
         self.offset = 0
@@ -110,6 +111,7 @@ class PlainRecords:
                 position, ended = self._cut(data, position, waiting, until)
             ready = len(waiting) if self.closed else bisect.bisect_right(until, self.fed - self.CHUNK)
             if ready:
+                self.handed += ready  # (each one is taken before this generator runs on)
                 yield from waiting[:ready]
                 del waiting[:ready], until[:ready]
             if self.closed:
