@@ -241,13 +241,22 @@ class Reader:
     syntax error that is not truncation or excessive depth, reads again in recovery mode,
     skipping what was already yielded, and notes a warning.
 
-    A plain report (well-formed, ``<feedback>`` as its root) is read a chunk at a time, with no
-    Python called for each element (``_parse_plain``); anything else, and recovery mode, is read
-    element by element (``_parse_each``). Both enforce the
+    An ordinary report is read the fast way first (``_parse_fast``, see records.py): its header
+    parts as elements, then its records as their bytes (``read_record`` makes an element of one),
+    with no tree built for the document. Where the fast way cannot be sure (``GiveUp``), the
+    general way takes over from the start, leaving out as many items as the fast way handed out
+    (``_general_items``); the fast way hands a record out only once libxml2 has read past the
+    start of the next part, so the general way would have handed it out too before any error.
+
+    The general way: a plain report (well-formed, ``<feedback>`` as its root) is read a chunk at a
+    time, with no Python called for each element (``_parse_plain``); anything else, and recovery
+    mode, is read element by element (``_parse_each``). Both enforce the
     limits: no part of the report with more than ``max_elements_per_record`` elements or deeper
     than ``max_xml_depth`` (``check_part``), and never more than one part (plus one chunk read)
     in memory. With ``check_records=False`` a plain report's records are handed out before
-    ``check_part``: the caller checks them (``RecordReader`` does, once per shape of record).
+    ``check_part``: the caller checks them (``RecordReader`` does, once per shape of record). The
+    fast way keeps the limits by leaving records longer than ``PlainRecords.RECORD_SIZE`` to the
+    general way; the ones it reads are checked as elements, as the general way checks them.
     """
 
     WANTED = {"report_metadata", "policy_published", "version", "record"}

@@ -29,7 +29,14 @@ declared, a root start tag it cannot find, anything but whitespace between recor
 <extension>, metadata after the records, a record with attributes or a namespace prefix), and a
 record with ``&`` (entity or character reference), ``<!`` (comment, CDATA), ``<?``, another
 ``<record`` inside it, or more than ``RECORD_SIZE`` bytes (so a hostile record never grows in
-memory here: the general way counts its elements and refuses it).
+memory here: the general way counts its elements and refuses it). Whatever it gives up on, it
+holds at most a chunk, a record and the records waiting for libxml2 in memory.
+
+Cutting at ``</record>`` is right because a record handed out holds no other ``<record``, no
+comment, CDATA or processing instruction (where ``</record>`` could hide), and libxml2 found the
+document well-formed up to past it. Texts are not looked at here: the shape of a record, its
+source_ip and count are the caller's. libxml2 fed this way does not count nesting levels: the
+caller refuses a record nested too deep when it reads it (as the general way does).
 """
 
 import bisect
