@@ -5,6 +5,8 @@ same rows, whatever the chunk size, and gives up (to the general way) wherever i
 import io
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bench.make_report import write_aggregate_report
 from dmarc_reports.ingest import Limits, Rejected, parse_aggregate
@@ -299,3 +301,21 @@ def test_it_refuses_hostile_records_as_the_general_way(ways):
 def test_it_reads_a_report_without_records_or_with_one(ways):
     assert ways.same(report([]))[6] == (0, 0)
     assert ways.same(report(records(1)))[6] == (1, 1) and ways.gave_up == 0
+
+
+SNIPPETS = [b"<!--c-->", b"&amp;", b"&#49;", b"\r\n", b" ", b"<x/>", b"</record>", b"<record>", b"\xff", b"<",
+            b"<![CDATA[x]]>", b"<extension/>", b"<?pi x?>", b"<record a='1'>", b"\n<record></record>", b"9"]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.floats(0, 1), st.sampled_from(SNIPPETS)), max_size=3), st.floats(0.5, 1.01),
+       st.sampled_from([1, 13, 100, 997, 4096, PlainRecords.CHUNK]), st.booleans())
+def test_it_reads_damaged_and_odd_reports_as_the_general_way(insertions, kept, chunk, pretty):
+    document = report(records(150, header_from="" if pretty else "example.com", indent="  " if pretty else ""))
+    for where, snippet in insertions:
+        at = int(where * len(document))
+        document = document[:at] + snippet + document[at:]
+    document = document[:int(kept * len(document))]
+    with pytest.MonkeyPatch.context() as patch:
+        ways = Ways(patch)
+        ways.same(document, chunks=[chunk])
