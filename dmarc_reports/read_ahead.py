@@ -25,11 +25,11 @@ import dataclasses
 import json
 import os
 import pickle
-import subprocess
 import sys
 from pathlib import Path
 from typing import Iterator
 
+from dmarc_reports import head_start
 from dmarc_reports.ingest import Failed, Limits, Parsed, Rejected, read_reports
 from dmarc_reports.ingest.aggregate import RowStream
 from dmarc_reports.prepare import BATCH, RowValues, prepare_report
@@ -93,13 +93,14 @@ class ReadAhead:
     """The reader process for ``paths`` (see the module docstring); ``reports()`` once per path, in order."""
 
     def __init__(self, paths, limits: Limits):
-        root = str(Path(__file__).resolve().parents[1])
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", __name__, json.dumps(dataclasses.asdict(limits)),
-             *(os.path.abspath(path) for path in paths)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, env=env,
-        )
+        self.paths = [os.path.abspath(path) for path in paths]
+        taken = head_start.take(self.paths)  # the reader manage.py started, if it reads the same
+        if taken is not None and Limits(**taken[0]) == limits:
+            self.process = taken[1]
+        else:
+            if taken is not None:
+                head_start.stop(taken[1])
+            self.process = head_start.spawn(self.paths, dataclasses.asdict(limits))
         self.requested = 0  # files asked for with reports()
         self.finished = 0  # files read to their end in the pipe
         self.rows: RowsFromReader | None = None  # the rows being read, if any

@@ -11,31 +11,17 @@ import json
 import os
 import sys
 import time
-from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
+from dmarc_reports.head_start import files_under
 from dmarc_reports.importing import import_file, limits, queue_enrichment
 from dmarc_reports.read_ahead import ReadAhead
 from monitor.alerts.evaluate import after_import
 from monitor.models import Organization
 
 SQLITE_CACHE_KIB = 16 * 1024
-
-
-def files_under(paths: list[str]):
-    """(label, path) for every file: a file as given, a folder's files recursively in name order."""
-    for given in paths:
-        path = Path(given)
-        if path.is_dir():
-            for folder, subfolders, names in os.walk(path):
-                subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
-                for name in sorted(names):
-                    if not name.startswith("."):
-                        yield os.path.join(folder, name), Path(folder) / name
-        else:
-            yield given, path
 
 
 class Progress:
@@ -75,6 +61,7 @@ class Command(BaseCommand):
 
     def execute(self, *args, **options):
         gc.freeze()  # the start-up's objects are left out of the collections that the import sets off
+        gc.enable()  # (manage.py holds the collector back while Django loads)
         try:
             return super().execute(*args, **options)
         finally:

@@ -1,0 +1,90 @@
+"""A head start for ``import_reports``: its files are read from the moment Python starts.
+
+``manage.py`` calls ``start(argv)`` for an ``import_reports`` command line, before Django loads:
+the reader process (``read_ahead``) starts on the files at once, with the ingest limits the
+environment sets, and reads and parses them while Django loads here. The command takes it over
+(``read_ahead.ReadAhead``, through ``take``) when it reads the same files with the same limits;
+otherwise it is stopped and the command starts a reader of its own, so a command line this module
+misreads costs time, never a wrong import.
+
+Only the standard library here: this runs before anything else is loaded.
+"""
+
+import argparse
+import atexit
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+_started: tuple | None = None  # (paths, limits, process) of the reader started early
+
+
+def files_under(paths: list[str]):
+    """(label, path) for every file: a file as given, a folder's files recursively in name order
+    (hidden files and folders left out)."""
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            for folder, subfolders, names in os.walk(path):
+                subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
+                for name in sorted(names):
+                    if not name.startswith("."):
+                        yield os.path.join(folder, name), Path(folder) / name
+        else:
+            yield given, path
+
+
+def spawn(paths: list, limits: dict) -> subprocess.Popen:
+    """The reader process (``python -m dmarc_reports.read_ahead``) for these files and limits (the
+    fields of ``ingest.Limits`` to set), its items on its standard output."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    return subprocess.Popen(
+        [sys.executable, "-m", "dmarc_reports.read_ahead", json.dumps(limits), *paths],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, env=env,
+    )
+
+
+def start(argv: list[str]) -> None:
+    """Start the reader for the files of an ``import_reports`` command line (the arguments after the
+    command's name); nothing when the line cannot be read or names no file."""
+    global _started
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("paths", nargs="*")
+    for option in ("--org", "--settings", "--pythonpath", "--verbosity"):
+        parser.add_argument(option)
+    parser.add_argument("-v", dest="verbosity")
+    try:
+        arguments, _ = parser.parse_known_intermixed_args(argv)
+        limits = {"max_total_bytes": int(os.environ["INGEST_MAX_BYTES"])} if os.environ.get("INGEST_MAX_BYTES") else {}
+        if os.environ.get("INGEST_MAX_MEMBERS"):
+            limits["max_members"] = int(os.environ["INGEST_MAX_MEMBERS"])
+        paths = [os.path.abspath(path) for _, path in files_under(arguments.paths)]
+    except (SystemExit, ValueError, OSError):  # the command says what is wrong with its line
+        return
+    if paths:
+        process = spawn(paths, limits)
+        _started = (paths, limits, process)
+        atexit.register(stop, process)  # if the command never takes it
+
+
+def take(paths: list[str]) -> tuple[dict, subprocess.Popen] | None:
+    """The early reader's (limits, process) if it reads exactly these files (absolute paths, in order);
+    stopped otherwise. Only once."""
+    global _started
+    started, _started = _started, None
+    if started is None:
+        return None
+    early_paths, limits, process = started
+    if early_paths != paths:
+        stop(process)
+        return None
+    return limits, process
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+        process.wait()
