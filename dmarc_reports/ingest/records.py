@@ -50,7 +50,8 @@ RECORD = b"<record>"
 RECORD_END = b"</record>"
 WHITESPACE = b" \t\r\n"
 PROLOG = re.compile(rb"(?:\xef\xbb\xbf)?(?:[ \t\r\n]+|<\?.*?\?>|<!--.*?-->)*", re.S)
-START_TAG = re.compile(rb"<([A-Za-z_][^\s/>]*)(?:[ \t\r\n]+[^\s=/>]+[ \t\r\n]*=[ \t\r\n]*(?:\"[^\"<]*\"|'[^'<]*'))*[ \t\r\n]*>")
+START_TAG = re.compile(  # a start tag and its attributes (values may hold ">", never "<")
+    rb"<([A-Za-z_][^\s/>]*)(?:[ \t\r\n]+[^\s=/>]+[ \t\r\n]*=[ \t\r\n]*(?:\"[^\"<]*\"|'[^'<]*'))*[ \t\r\n]*>")
 DECLARED_ENCODING = re.compile(rb"(?:\xef\xbb\xbf)?<\?xml[^>]*?encoding[ \t\r\n]*=[ \t\r\n]*[\"']([^\"']*)[\"']")
 
 
