@@ -816,8 +816,7 @@ class RecordReader:
         self.shapes: dict = {}  # shape (str, or bytes from the fast way) -> the row's values after source_ip and count
 
     def __call__(self, record, number: int) -> Row | None:
-        if type(record) is bytes:
-            return self._read_bytes(record, number)
+        """The row of a record given as an element (for its bytes: ``read_bytes``)."""
         xml = etree.tostring(record, encoding=str, with_tail=False)
         found = self.SOURCE_AND_COUNT.match(xml) if len(xml) <= self.SHAPE_SIZE else None
         if found is None:
@@ -829,7 +828,8 @@ class RecordReader:
             return self._read_new_shape(record, shape, number)
         return self._row_of_shape(rest, found.group(1).strip(), found.group(2).strip(), number)
 
-    def _read_bytes(self, record: bytes, number: int) -> Row | None:
+    def read_bytes(self, record: bytes, number: int) -> Row | None:
+        """The row of a record given as its bytes (from the fast way)."""
         found = self.RAW_SOURCE_AND_COUNT.match(record)
         if found is None:
             element = self.read_element(record)
@@ -941,19 +941,15 @@ def _parse(stream: BinaryIO, limits: Limits) -> AggregateReport:
 
 
 def _rows(pending, items, reader: Reader, values: Values) -> Iterator[Row]:
-    read = RecordReader(LocalNames(reader.namespace_prefix), values, reader.check_part, reader.read_record)
+    read = None
     number = 0
-    if pending is not None:
-        number += 1
-        row = read(pending, number)
-        if row is not None:
-            yield row
-    for name, element in items:
+    first = [("record", pending)] if pending is not None else []
+    for name, record in itertools.chain(first, items):
         if name != "record":
             continue
-        if read.names.prefix != reader.namespace_prefix:  # read again in recovery mode
+        if read is None or read.names.prefix != reader.namespace_prefix:  # (read again in recovery mode)
             read = RecordReader(LocalNames(reader.namespace_prefix), values, reader.check_part, reader.read_record)
         number += 1
-        row = read(element, number)
+        row = read.read_bytes(record, number) if type(record) is bytes else read(record, number)
         if row is not None:
             yield row
