@@ -309,9 +309,11 @@ SNIPPETS = [b"<!--c-->", b"&amp;", b"&#49;", b"\r\n", b" ", b"<x/>", b"</record>
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(st.floats(0, 1), st.sampled_from(SNIPPETS)), max_size=3), st.floats(0.5, 1.01),
-       st.sampled_from([1, 13, 100, 997, 4096, PlainRecords.CHUNK]), st.booleans())
-def test_it_reads_damaged_and_odd_reports_as_the_general_way(insertions, kept, chunk, pretty):
-    document = report(records(150, header_from="" if pretty else "example.com", indent="  " if pretty else ""))
+       st.sampled_from([1, 13, 100, 997, 4096, PlainRecords.CHUNK]), st.booleans(),
+       st.sampled_from(["<feedback>", f'<feedback xmlns="{NAMESPACE}">']), st.sampled_from(["\n", "\r\n"]))
+def test_it_reads_damaged_and_odd_reports_as_the_general_way(insertions, kept, chunk, pretty, root, line_end):
+    items = records(150, header_from="" if pretty else "example.com", indent="  " if pretty else "")
+    document = report(items, root=root).replace(b"\n", line_end.encode())
     for where, snippet in insertions:
         at = int(where * len(document))
         document = document[:at] + snippet + document[at:]
