@@ -5,11 +5,11 @@
 
 ``RowValues.values``: one tuple per row in the column order of ``ROW_COLUMNS`` (texts cut to
 their columns' lengths, DKIM results, SPF results and reasons as JSON text); the storer adds the
-report's key. ``RollupValues``: the rows' messages summed per source address and day, and per
+report's key. ``RollupValues``: the same rows' messages summed per source address and day, and per
 day, counter by counter (``COUNTERS``), a report of several days spread over them in proportion
-to the overlap (``spread``). Roll-ups come after the rows they sum, whenever the tally reaches
-``Tally.FLUSH_AT`` sources and at the end, so memory stays flat however many sources a report
-has; the storer adds them to what is there (an upsert), so adding in parts gives the same figures.
+to the overlap (``spread``). Each batch of rows is followed by its roll-ups: the storer adds them
+to what is there (an upsert), so adding a report in parts gives the same figures as adding it
+whole, and memory stays flat however many rows and sources a report has.
 
 Plain values only, so a report can be prepared in the process that parsed it (``read_ahead``)
 and sent to the one that stores it as cheaply as possible. No Django here.
@@ -18,7 +18,7 @@ and sent to the one that stores it as cheaply as possible. No Django here.
 import json
 from collections import defaultdict
 from datetime import date, datetime, timezone
-from operator import itemgetter
+from operator import add, itemgetter
 from typing import Iterator, NamedTuple
 
 # The roll-up counters, in the order of their columns (``models.DmarcCounters``) and category bits.
@@ -47,16 +47,12 @@ class RollupValues(NamedTuple):
 
 
 def prepare_report(batches, begin: datetime, end: datetime) -> Iterator[RowValues | RollupValues]:
-    """The report's batches of ``Row``s as RowValues, and RollupValues (see the module docstring)."""
-    prepare_rows, tally = RowPreparer(), Tally(begin, end)
+    """Each batch of the report's ``Row``s as RowValues, then RollupValues of the same rows."""
+    prepare_rows, weights = RowPreparer(), day_weights(begin, end)
     for batch in batches:
         values, counts = prepare_rows(batch)
         yield values
-        tally.add(counts)
-        if tally.full:
-            yield tally.take()
-    if not tally.empty:
-        yield tally.take()
+        yield rollup_values(counts, weights)
 
 
 # -- rows --------------------------------------------------------------------------------------------
@@ -124,61 +120,32 @@ def category_counters(category: int) -> tuple[int, ...]:
 
 # -- roll-ups ----------------------------------------------------------------------------------------
 
-class Tally:
-    """One report's messages by (source address, category), spread over its days when taken."""
-
-    FLUSH_AT = 20_000  # sources (with categories) held at most
-
-    def __init__(self, begin: datetime, end: datetime):
-        self.weights = day_weights(begin, end)
-        self.counts: dict[tuple[str, int], int] = defaultdict(int)
-
-    def add(self, counts: dict[tuple[str, int], int]) -> None:
-        tally = self.counts
-        for key, count in counts.items():
-            tally[key] += count
-
-    @property
-    def full(self) -> bool:
-        return len(self.counts) >= self.FLUSH_AT
-
-    @property
-    def empty(self) -> bool:
-        return not self.counts
-
-    def take(self) -> RollupValues:
-        """The tally as roll-up values; the tally is empty again."""
-        days = self.by_day()
-        self.counts.clear()
-        iso = {day: day.isoformat() for day, _ in self.weights}
-        sources = sorted(((source_ip, iso[day], "", *figures) for (source_ip, day), figures in days.items()),
-                         key=itemgetter(0))  # by source address, as the indexes are: fewer page misses
-        per_day: dict[date, list[int]] = {}
-        for (_, day), figures in days.items():
-            total = per_day.get(day)
-            per_day[day] = figures if total is None else [a + b for a, b in zip(total, figures)]
-        return RollupValues(sources, [(iso[day], *figures) for day, figures in per_day.items()])
-
-    def by_day(self) -> dict[tuple[str, date], list[int]]:
-        """{(source address, day): counters in the order of ``COUNTERS``} of the tally."""
-        days: dict[tuple[str, date], list[int]] = {}
-        counters_of = {}
-        one_day = self.weights[0][0] if len(self.weights) == 1 else None
-        for (source_ip, category), total in self.counts.items():
-            counters = counters_of.get(category)
-            if counters is None:
-                counters = counters_of[category] = category_counters(category)
-            if one_day is not None:  # the usual report, of one day: spread() would give it all to that day
-                shares = ((one_day, total),) if total else ()
-            else:
-                shares = spread(total, self.weights)
-            for day, share in shares:
-                figures = days.get((source_ip, day))
-                if figures is None:
-                    days[(source_ip, day)] = [share * counter for counter in counters]
-                else:
-                    days[(source_ip, day)] = [sum_ + share * counter for sum_, counter in zip(figures, counters)]
-        return days
+def rollup_values(counts: dict[tuple[str, int], int], weights: list[tuple[date, int]]) -> RollupValues:
+    """Messages by (source address, category) as roll-up values: counters per source and day, and per
+    day, spread over the days of ``weights`` (``day_weights``)."""
+    figures: dict[tuple[str, date], tuple[int, ...]] = {}
+    counters_of: dict[int, tuple[int, ...]] = {}
+    one_day = weights[0][0] if len(weights) == 1 else None
+    for (source_ip, category), total in counts.items():
+        counters = counters_of.get(category)
+        if counters is None:
+            counters = counters_of[category] = category_counters(category)
+        if one_day is not None:  # the usual report, of one day: spread() would give it all to that day
+            shares = ((one_day, total),) if total else ()
+        else:
+            shares = spread(total, weights)
+        for day, share in shares:
+            mine = tuple(map(share.__mul__, counters))
+            before = figures.get((source_ip, day))
+            figures[(source_ip, day)] = mine if before is None else tuple(map(add, before, mine))
+    iso = {day: day.isoformat() for day, _ in weights}
+    sources = sorted([(source_ip, iso[day], "", *counters) for (source_ip, day), counters in figures.items()],
+                     key=itemgetter(0))  # by source address, as the indexes are: fewer page misses
+    per_day: dict[date, tuple[int, ...]] = {}
+    for (_, day), counters in figures.items():
+        total = per_day.get(day)
+        per_day[day] = counters if total is None else tuple(map(add, total, counters))
+    return RollupValues(sources, [(iso[day], *counters) for day, counters in per_day.items()])
 
 
 def day_weights(begin: datetime, end: datetime) -> list[tuple[date, int]]:

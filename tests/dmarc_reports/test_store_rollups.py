@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from dmarc_reports.importing import import_file
 from dmarc_reports.models import DailyRollup, DomainDailyRollup, ReportRow
-from dmarc_reports.prepare import Tally, day_weights, spread
+from dmarc_reports.prepare import day_weights, spread
 from monitor.models import Organization
 from tests.dmarc_reports.builders import ReportSpec, RowSpec, aggregate_xml
 
@@ -118,7 +118,7 @@ def test_it_keeps_domain_rollups_equal_to_the_sum_of_the_source_rollups(reports,
         begin = EPOCH + timedelta(seconds=offset)
         files.append(aggregate_xml(ReportSpec(rows=row_specs, domain=domain, report_id=f"d-{number}", begin=begin,
                                               end=begin + timedelta(seconds=length))))
-    with patch.object(Tally, "FLUSH_AT", 2):  # added in parts, as a report with many sources is
+    with patch("dmarc_reports.store.BATCH", 2):  # added in parts (roll-ups follow each batch of rows)
         for xml in files:
             assert import_file(xml, name="r.xml", org=org, via="command").status == "imported"
         duplicate = gzip.compress(files[again % len(files)])
