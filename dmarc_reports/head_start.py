@@ -41,9 +41,9 @@ def spawn(paths: list, limits: dict) -> subprocess.Popen:
     """The reader process (``python -m dmarc_reports.read_ahead``) for these files and limits (the
     fields of ``ingest.Limits`` to set), its items on its standard output."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    return subprocess.Popen(
+    return subprocess.Popen(  # its own session: Ctrl-C reaches the storer, which stops it
         [sys.executable, "-m", "dmarc_reports.read_ahead", json.dumps(limits), *paths],
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, env=env,
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, env=env, start_new_session=True,
     )
 
 

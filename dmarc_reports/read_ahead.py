@@ -78,7 +78,8 @@ def main(argv: list[str]) -> int:
 
     try:
         read_files(argv[1:], limits, send)
-    except (BrokenPipeError, KeyboardInterrupt):  # the storer stopped or was stopped: nothing to say
+    except BrokenPipeError:  # the storer stopped: nothing to say, nor to flush at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
     return 0
 
