@@ -59,36 +59,48 @@ def prepare_report(batches, begin: datetime, end: datetime) -> Iterator[RowValue
 
 class RowPreparer:
     """Prepares batches of one report's rows: their values, and their messages by (source address,
-    category). The same lists of DKIM results, SPF results and reasons recur across rows (one
-    signature per sending domain), so their JSON is made once and reused."""
+    category). Rows mostly differ only in their address and count (the parser reads them by shape),
+    so what follows those two is prepared once per distinct value and reused, as is the JSON of
+    each list of DKIM results, SPF results and reasons."""
 
-    CACHE_SIZE = 10_000
+    CACHE_SIZE = 10_000  # values remembered at most (then forgotten all at once)
 
     def __init__(self):
-        self.cache: dict = {}
+        self.cache: dict = {}  # a row's values after address and count -> (their prepared values, category)
+        self.json_cache: dict = {}
 
     def json(self, items: tuple) -> str:
         """JSON text of a tuple of named tuples (a list of objects), made once per distinct value."""
-        cached = self.cache.get(items)
+        cached = self.json_cache.get(items)
         if cached is None:
-            if len(self.cache) >= self.CACHE_SIZE:
-                self.cache.clear()
-            cached = self.cache[items] = json.dumps([item._asdict() for item in items])
+            if len(self.json_cache) >= self.CACHE_SIZE:
+                self.json_cache.clear()
+            cached = self.json_cache[items] = json.dumps([item._asdict() for item in items])
         return cached
 
+    def rest(self, row) -> tuple:
+        """A row's values after its address and count, texts cut to their columns' lengths
+        (PostgreSQL refuses longer ones)."""
+        return (row.disposition[:20], row.dkim[:20], row.spf[:20], self.json(row.reasons), row.header_from[:253],
+                row.envelope_from[:253], row.envelope_to[:253], self.json(row.dkim_results),
+                self.json(row.spf_results))
+
     def __call__(self, rows) -> tuple[RowValues, dict[tuple[str, int], int]]:
-        json_of = self.json
+        cache = self.cache
         counts: dict[tuple[str, int], int] = defaultdict(int)
         values = []
         messages = 0
         for row in rows:
-            values.append((  # texts cut to their columns' lengths (PostgreSQL refuses longer ones)
-                row.source_ip, row.count, row.disposition[:20], row.dkim[:20], row.spf[:20], json_of(row.reasons),
-                row.header_from[:253], row.envelope_from[:253], row.envelope_to[:253],
-                json_of(row.dkim_results), json_of(row.spf_results),
-            ))
-            counts[(row.source_ip, row_category(row))] += row.count
-            messages += row.count
+            known = cache.get(row[2:])
+            if known is None:
+                if len(cache) >= self.CACHE_SIZE:
+                    cache.clear()
+                known = cache[row[2:]] = (self.rest(row), row_category(row))
+            rest, category = known
+            source_ip, count = row[0], row[1]
+            values.append((source_ip, count, *rest))
+            counts[(source_ip, category)] += count
+            messages += count
         return RowValues(values, len(values), messages), counts
 
 
@@ -123,29 +135,33 @@ def category_counters(category: int) -> tuple[int, ...]:
 def rollup_values(counts: dict[tuple[str, int], int], weights: list[tuple[date, int]]) -> RollupValues:
     """Messages by (source address, category) as roll-up values: counters per source and day, and per
     day, spread over the days of ``weights`` (``day_weights``)."""
-    figures: dict[tuple[str, date], tuple[int, ...]] = {}
-    counters_of: dict[int, tuple[int, ...]] = {}
+    counters_of = {category: category_counters(category) for category in {category for _, category in counts}}
+    by_day: dict[date, dict[str, tuple[int, ...]]] = {day: {} for day, _ in weights}
+    by_day_and_category: dict[date, dict[int, int]] = {day: defaultdict(int) for day, _ in weights}
     one_day = weights[0][0] if len(weights) == 1 else None
     for (source_ip, category), total in counts.items():
-        counters = counters_of.get(category)
-        if counters is None:
-            counters = counters_of[category] = category_counters(category)
         if one_day is not None:  # the usual report, of one day: spread() would give it all to that day
             shares = ((one_day, total),) if total else ()
         else:
             shares = spread(total, weights)
         for day, share in shares:
-            mine = tuple(map(share.__mul__, counters))
-            before = figures.get((source_ip, day))
-            figures[(source_ip, day)] = mine if before is None else tuple(map(add, before, mine))
-    iso = {day: day.isoformat() for day, _ in weights}
-    sources = sorted([(source_ip, iso[day], "", *counters) for (source_ip, day), counters in figures.items()],
-                     key=itemgetter(0))  # by source address, as the indexes are: fewer page misses
-    per_day: dict[date, tuple[int, ...]] = {}
-    for (_, day), counters in figures.items():
-        total = per_day.get(day)
-        per_day[day] = counters if total is None else tuple(map(add, total, counters))
-    return RollupValues(sources, [(iso[day], *counters) for day, counters in per_day.items()])
+            figures = tuple(map(share.__mul__, counters_of[category]))
+            sources = by_day[day]
+            before = sources.get(source_ip)
+            sources[source_ip] = figures if before is None else tuple(map(add, before, figures))
+            by_day_and_category[day][category] += share
+    rows, days = [], []
+    for day, sources in by_day.items():
+        if not sources:
+            continue
+        iso = day.isoformat()
+        rows += [(source_ip, iso, "", *figures) for source_ip, figures in sources.items()]
+        day_total = [0] * len(COUNTERS)
+        for category, share in by_day_and_category[day].items():
+            day_total = [a + share * b for a, b in zip(day_total, counters_of[category])]
+        days.append((iso, *day_total))
+    rows.sort(key=itemgetter(0))  # by source address, as the indexes are: fewer page misses
+    return RollupValues(rows, days)
 
 
 def day_weights(begin: datetime, end: datetime) -> list[tuple[date, int]]:
