@@ -12,10 +12,11 @@ The reader is ``python -m dmarc_reports.read_ahead LIMITS PATH...``: it runs ``r
 each path in turn and writes every item to its standard output with pickle: an aggregate report's
 header first, then its rows already prepared for storing (``prepare``: column values in batches,
 then roll-up figures; plain tuples that cost little to send), then their end (the report's complete
-warnings) or the ``Rejected`` that stopped them. It is a fresh interpreter (no fork of a process that may run
-threads or hold a database connection) and never touches Django. The pipe between the two bounds
-how far it runs ahead, so memory stays flat on both sides. What the caller does not read (a file
-refused before reading, the rows of a duplicate report) is skipped.
+warnings) or the ``Rejected`` that stopped them. It is a fresh interpreter (no fork of a process that
+may run threads or hold a database connection) and never touches Django; ``manage.py`` may have
+started it already (``head_start``). The pipe between the two bounds how far it runs ahead, so
+memory stays flat on both sides. What the caller does not read (a file refused before reading, the
+rows of a duplicate report) is skipped.
 
 The pickles come from our own child, which builds them from plain values it parsed: nothing a
 report sender writes is ever unpickled as code.
@@ -33,7 +34,6 @@ from dmarc_reports import head_start
 from dmarc_reports.ingest import Failed, Limits, Parsed, Rejected, read_reports
 from dmarc_reports.ingest.aggregate import RowStream
 from dmarc_reports.prepare import BATCH, RowValues, prepare_report
-
 
 
 # -- the reader (the child process) -------------------------------------------------------------------
