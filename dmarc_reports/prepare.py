@@ -7,9 +7,11 @@
 their columns' lengths, DKIM results, SPF results and reasons as JSON text); the storer adds the
 report's key. ``RollupValues``: the same rows' messages summed per source address and day, and per
 day, counter by counter (``COUNTERS``), a report of several days spread over them in proportion
-to the overlap (``spread``). Each batch of rows is followed by its roll-ups: the storer adds them
-to what is there (an upsert), so adding a report in parts gives the same figures as adding it
-whole, and memory stays flat however many rows and sources a report has.
+to the overlap (``spread``). The roll-ups come once the rows are read, in one part (so that the
+storer adds them with one statement per table, in address order: concurrent imports on PostgreSQL
+then lock roll-up rows in the same order and never deadlock), or in parts of ``FLUSH_AT`` sources
+for a report with more, so memory stays flat however many sources; the storer adds each part to
+what is there (an upsert), so adding in parts gives the same figures.
 
 Plain values only, so a report can be prepared in the process that parsed it (``read_ahead``)
 and sent to the one that stores it as cheaply as possible. No Django here.
@@ -32,6 +34,7 @@ ROW_COLUMNS = ("source_ip", "count", "disposition", "dkim", "spf", "reasons", "h
                "envelope_to", "dkim_results", "spf_results")
 JSON_COLUMNS = {"reasons", "dkim_results", "spf_results"}
 BATCH = 1000  # rows per RowValues, when the rows are prepared here
+FLUSH_AT = 20_000  # (source address, category)s tallied at most before their roll-ups are handed out
 DAY = 86400
 
 
@@ -47,12 +50,20 @@ class RollupValues(NamedTuple):
 
 
 def prepare_report(batches, begin: datetime, end: datetime) -> Iterator[RowValues | RollupValues]:
-    """Each batch of the report's ``Row``s as RowValues, then RollupValues of the same rows."""
+    """Each batch of the report's ``Row``s as RowValues; their roll-ups as RollupValues after them,
+    once the rows are read (or earlier, in parts, when the tally reaches ``FLUSH_AT`` sources)."""
     prepare_rows, weights = RowPreparer(), day_weights(begin, end)
+    tally: dict[tuple[str, int], int] = defaultdict(int)
     for batch in batches:
         values, counts = prepare_rows(batch)
         yield values
-        yield rollup_values(counts, weights)
+        for key, count in counts.items():
+            tally[key] += count
+        if len(tally) >= FLUSH_AT:
+            yield rollup_values(tally, weights)
+            tally.clear()
+    if tally:
+        yield rollup_values(tally, weights)
 
 
 # -- rows --------------------------------------------------------------------------------------------

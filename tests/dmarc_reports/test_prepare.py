@@ -77,8 +77,12 @@ def test_it_rolls_up_as_spreading_each_source_and_category_does(batch, offset, l
     assert {day: list(figures) for day, *figures in rolled.days} == dict(per_day)
 
 
-def test_it_follows_each_batch_of_rows_with_its_rollups():
+def test_it_hands_out_rollups_once_the_rows_are_read_or_in_parts_of_flush_at_sources():
     row = Row("192.0.2.1", 3, "none", "pass", "pass", (), "acme.example", "", "", (), ())
-    parts = list(prepare_report([[row], [row._replace(count=4)]], EPOCH, EPOCH + timedelta(hours=1)))
-    assert [type(part).__name__ for part in parts] == ["RowValues", "RollupValues", "RowValues", "RollupValues"]
-    assert [part.sources[0][3] for part in parts[1::2]] == [3, 4]
+    batches = [[row], [row._replace(count=4)], [row._replace(source_ip="192.0.2.2", count=5)]]
+    parts = list(prepare_report(batches, EPOCH, EPOCH + timedelta(hours=1)))
+    assert [type(part).__name__ for part in parts] == ["RowValues"] * 3 + ["RollupValues"]
+    assert [(source[0], source[3]) for source in parts[-1].sources] == [("192.0.2.1", 7), ("192.0.2.2", 5)]
+    with patch("dmarc_reports.prepare.FLUSH_AT", 1):
+        parts = list(prepare_report(batches, EPOCH, EPOCH + timedelta(hours=1)))
+    assert [type(part).__name__ for part in parts] == ["RowValues", "RollupValues"] * 3

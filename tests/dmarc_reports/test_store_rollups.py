@@ -118,7 +118,7 @@ def test_it_keeps_domain_rollups_equal_to_the_sum_of_the_source_rollups(reports,
         begin = EPOCH + timedelta(seconds=offset)
         files.append(aggregate_xml(ReportSpec(rows=row_specs, domain=domain, report_id=f"d-{number}", begin=begin,
                                               end=begin + timedelta(seconds=length))))
-    with patch("dmarc_reports.store.BATCH", 2):  # added in parts (roll-ups follow each batch of rows)
+    with patch("dmarc_reports.store.BATCH", 2), patch("dmarc_reports.prepare.FLUSH_AT", 2):  # added in parts
         for xml in files:
             assert import_file(xml, name="r.xml", org=org, via="command").status == "imported"
         duplicate = gzip.compress(files[again % len(files)])
