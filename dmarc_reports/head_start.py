@@ -2,10 +2,11 @@
 
 ``manage.py`` calls ``start(argv)`` for an ``import_reports`` command line, before Django loads:
 the reader process (``read_ahead``) starts on the files at once, with the ingest limits the
-environment sets, and reads and parses them while Django loads here. The command takes it over
-(``read_ahead.ReadAhead``, through ``take``) when it reads the same files with the same limits;
-otherwise it is stopped and the command starts a reader of its own, so a command line this module
-misreads costs time, never a wrong import.
+environment sets and the way roll-ups come for the database it names (``prepare``), and reads and
+parses them while Django loads here. The command takes it over (``read_ahead.ReadAhead``, through
+``take``) when it reads the same files the same way; otherwise it is stopped and the command starts
+a reader of its own, so a command line or environment this module misreads costs time, never a
+wrong import.
 
 Only the standard library here: this runs before anything else is loaded.
 """
@@ -19,7 +20,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-_started: tuple | None = None  # (paths, limits, process) of the reader started early
+_started: tuple | None = None  # (paths, options, process) of the reader started early
 
 
 def files_under(paths: list[str]):
@@ -37,12 +38,18 @@ def files_under(paths: list[str]):
             yield given, path
 
 
-def spawn(paths: list, limits: dict) -> subprocess.Popen:
-    """The reader process (``python -m dmarc_reports.read_ahead``) for these files and limits (the
-    fields of ``ingest.Limits`` to set), its items on its standard output."""
+def options(limits: dict, rollups_per_batch: bool) -> dict:
+    """What the reader is told besides the paths: the fields of ``ingest.Limits`` to set, and whether
+    roll-ups come after each batch (``prepare_report``'s ``per_batch``)."""
+    return {"limits": limits, "rollups_per_batch": rollups_per_batch}
+
+
+def spawn(paths: list, reader_options: dict) -> subprocess.Popen:
+    """The reader process (``python -m dmarc_reports.read_ahead``) for these files and ``options``,
+    its items on its standard output."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     return subprocess.Popen(  # its own session: Ctrl-C reaches the storer, which stops it
-        [sys.executable, "-m", "dmarc_reports.read_ahead", json.dumps(limits), *paths],
+        [sys.executable, "-m", "dmarc_reports.read_ahead", json.dumps(reader_options), *paths],
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, env=env, start_new_session=True,
     )
 
@@ -65,23 +72,31 @@ def start(argv: list[str]) -> None:
     except (SystemExit, ValueError, OSError):  # the command says what is wrong with its line
         return
     if paths:
-        process = spawn(paths, limits)
-        _started = (paths, limits, process)
+        early = options(limits, rollups_per_batch=sqlite_named())
+        process = spawn(paths, early)
+        _started = (paths, early, process)
         atexit.register(stop, process)  # if the command never takes it
 
 
+def sqlite_named() -> bool:
+    """Whether the settings will use SQLite (``monitor.config.database``): no DATABASE_URL, or a
+    sqlite:// one. (Only to start the reader early: the command checks what Django connects to.)"""
+    url = os.environ.get("DATABASE_URL", "")
+    return not url or url.startswith("sqlite:")
+
+
 def take(paths: list[str]) -> tuple[dict, subprocess.Popen] | None:
-    """The early reader's (limits, process) if it reads exactly these files (absolute paths, in order);
-    stopped otherwise. Only once."""
+    """The early reader's (options, process) if it reads exactly these files (absolute paths, in
+    order); stopped otherwise. Only once."""
     global _started
     started, _started = _started, None
     if started is None:
         return None
-    early_paths, limits, process = started
+    early_paths, early, process = started
     if early_paths != paths:
         stop(process)
         return None
-    return limits, process
+    return early, process
 
 
 def stop(process: subprocess.Popen) -> None:

@@ -7,11 +7,17 @@
 their columns' lengths, DKIM results, SPF results and reasons as JSON text); the storer adds the
 report's key. ``RollupValues``: the same rows' messages summed per source address and day, and per
 day, counter by counter (``COUNTERS``), a report of several days spread over them in proportion
-to the overlap (``spread``). The roll-ups come once the rows are read, in one part (so that the
-storer adds them with one statement per table, in address order: concurrent imports on PostgreSQL
-then lock roll-up rows in the same order and never deadlock), or in parts of ``FLUSH_AT`` sources
-for a report with more, so memory stays flat however many sources; the storer adds each part to
-what is there (an upsert), so adding in parts gives the same figures.
+to the overlap (``spread``). The storer adds each part of the roll-ups to what is there (an
+upsert). When they come:
+
+- after each batch (``per_batch``), for a storer whose database takes no row locks (SQLite, which
+  writes one transaction at a time), so it adds them while the next rows are being read; only for a
+  report of one day, where parts add up to exactly what the whole gives;
+- otherwise once the rows are read, in one part, so the storer adds them with one statement per
+  table, in address order: concurrent imports on PostgreSQL then lock roll-up rows in the same order
+  and never deadlock; or in parts of ``FLUSH_AT`` sources for a report with more, so memory stays
+  flat however many sources (the totals are the same; a report of several days may then round its
+  share of a day differently, by less than a message per part).
 
 Plain values only, so a report can be prepared in the process that parsed it (``read_ahead``)
 and sent to the one that stores it as cheaply as possible. No Django here.
@@ -49,17 +55,20 @@ class RollupValues(NamedTuple):
     days: list[tuple]  # (ISO day, *counters): the same summed per day
 
 
-def prepare_report(batches, begin: datetime, end: datetime) -> Iterator[RowValues | RollupValues]:
-    """Each batch of the report's ``Row``s as RowValues; their roll-ups as RollupValues after them,
-    once the rows are read (or earlier, in parts, when the tally reaches ``FLUSH_AT`` sources)."""
+def prepare_report(batches, begin: datetime, end: datetime, per_batch: bool = False
+                   ) -> Iterator[RowValues | RollupValues]:
+    """Each batch of the report's ``Row``s as RowValues; their roll-ups as RollupValues after them:
+    after each batch (``per_batch``, a report of one day), else once the rows are read (or earlier, in
+    parts, when the tally reaches ``FLUSH_AT`` sources). See the module docstring."""
     prepare_rows, weights = RowPreparer(), day_weights(begin, end)
+    per_batch = per_batch and len(weights) == 1
     tally: dict[tuple[str, int], int] = defaultdict(int)
     for batch in batches:
         values, counts = prepare_rows(batch)
         yield values
         for key, count in counts.items():
             tally[key] += count
-        if len(tally) >= FLUSH_AT:
+        if per_batch or len(tally) >= FLUSH_AT:
             yield rollup_values(tally, weights)
             tally.clear()
     if tally:

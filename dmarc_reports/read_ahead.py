@@ -3,26 +3,29 @@
 ``import_reports`` stores each report while the next rows (and the next files) are being read,
 parsed and prepared: with two cores, that work costs (almost) no wall time of its own::
 
-    with ReadAhead(paths, limits) as ahead:
+    with ReadAhead(paths, limits, rollups_per_batch) as ahead:
         for path in paths:
             for item in ahead.reports():   # what read_reports(path) yields, file by file, in order,
                 ...                        # but an aggregate report's rows come prepared (``prepare``)
 
-The reader is ``python -m dmarc_reports.read_ahead LIMITS PATH...``: it runs ``read_reports`` on
-each path in turn and writes every item to its standard output with pickle: an aggregate report's
-header first, then its rows already prepared for storing (``prepare``: column values in batches,
-then roll-up figures; plain tuples that cost little to send), then their end (the report's complete
-warnings) or the ``Rejected`` that stopped them. It is a fresh interpreter (no fork of a process that
-may run threads or hold a database connection) and never touches Django; ``manage.py`` may have
-started it already (``head_start``). The pipe between the two bounds how far it runs ahead, so
-memory stays flat on both sides. What the caller does not read (a file refused before reading, the
-rows of a duplicate report) is skipped.
+The reader is ``python -m dmarc_reports.read_ahead OPTIONS PATH...`` (``head_start.options``: the
+ingest limits, and whether roll-ups come after each batch): it runs ``read_reports`` on each path in
+turn and writes every item to its standard output with pickle: an aggregate report's header first,
+then its rows already prepared for storing (``prepare``: column values in batches, and roll-up
+figures; plain tuples that cost little to send), then their end (the report's complete warnings) or
+the ``Rejected`` that stopped them. It is a fresh interpreter (no fork of a process that may run
+threads or hold a database connection) and never touches Django; ``manage.py`` may have started it
+already (``head_start``). The pipe between the two bounds how far it runs ahead (``AHEAD``: about
+9,000 prepared rows, so it reads on while Django loads in the storer), and memory stays flat on both
+sides. What the caller does not read (a file refused before reading, the rows of a duplicate
+report) is skipped.
 
 The pickles come from our own child, which builds them from plain values it parsed: nothing a
 report sender writes is ever unpickled as code.
 """
 
 import dataclasses
+import fcntl
 import json
 import os
 import pickle
@@ -35,22 +38,24 @@ from dmarc_reports.ingest import Failed, Limits, Parsed, Rejected, read_reports
 from dmarc_reports.ingest.aggregate import RowStream
 from dmarc_reports.prepare import BATCH, RowValues, prepare_report
 
+AHEAD = 1024 * 1024  # bytes the pipe to the storer holds (Linux's largest for an unprivileged process)
+
 
 # -- the reader (the child process) -------------------------------------------------------------------
 
-def read_files(paths: list[str], limits: Limits, send) -> None:
+def read_files(paths: list[str], limits: Limits, send, rollups_per_batch: bool = False) -> None:
     """``send`` every item of every file as a message (see ``ReadAhead`` for what the messages are)."""
     for path in paths:
         try:
             if os.path.getsize(path) <= limits.max_total_bytes:  # larger files are refused unread by the storer
                 for item in read_reports(path, name=Path(path).name, limits=limits):
-                    send_item(item, send)
+                    send_item(item, send, rollups_per_batch)
         except OSError:
             pass  # the storer opens the file itself and says why it cannot be read
         send(("end of file",))
 
 
-def send_item(item, send) -> None:
+def send_item(item, send, rollups_per_batch: bool = False) -> None:
     if isinstance(item, Failed):
         send(("failed", item))
         return
@@ -60,7 +65,8 @@ def send_item(item, send) -> None:
         return
     send(("aggregate", Parsed(item.member, dataclasses.replace(report, rows=None))))  # its rows follow
     try:
-        for part in prepare_report(report.rows.batches(BATCH), report.date_begin, report.date_end):
+        for part in prepare_report(report.rows.batches(BATCH), report.date_begin, report.date_end,
+                                   rollups_per_batch):
             send(("rows", part))
     except Rejected as error:
         send(("rows rejected", str(error)))
@@ -69,15 +75,19 @@ def send_item(item, send) -> None:
 
 
 def main(argv: list[str]) -> int:
-    limits = Limits(**json.loads(argv[0]))
+    options = json.loads(argv[0])
     out = sys.stdout.buffer
+    try:  # (Linux only; elsewhere the system's size)
+        fcntl.fcntl(out.fileno(), getattr(fcntl, "F_SETPIPE_SZ", None), AHEAD)
+    except (OSError, TypeError):  # not a pipe (a file, a terminal), or the system allows less
+        pass
 
     def send(message) -> None:
         pickle.dump(message, out, protocol=pickle.HIGHEST_PROTOCOL)
         out.flush()
 
     try:
-        read_files(argv[1:], limits, send)
+        read_files(argv[1:], Limits(**options["limits"]), send, options["rollups_per_batch"])
     except BrokenPipeError:  # the storer stopped: nothing to say, nor to flush at exit
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
@@ -91,17 +101,20 @@ class ReaderFailed(RuntimeError):
 
 
 class ReadAhead:
-    """The reader process for ``paths`` (see the module docstring); ``reports()`` once per path, in order."""
+    """The reader process for ``paths`` (see the module docstring); ``reports()`` once per path, in order.
+    ``rollups_per_batch``: whether the storer takes roll-ups after each batch (``store.rollups_per_batch``)."""
 
-    def __init__(self, paths, limits: Limits):
+    def __init__(self, paths, limits: Limits, rollups_per_batch: bool):
         self.paths = [os.path.abspath(path) for path in paths]
         taken = head_start.take(self.paths)  # the reader manage.py started, if it reads the same
-        if taken is not None and Limits(**taken[0]) == limits:
+        if taken is not None and (Limits(**taken[0]["limits"]), taken[0]["rollups_per_batch"]) == (
+                limits, rollups_per_batch):
             self.process = taken[1]
         else:
             if taken is not None:
                 head_start.stop(taken[1])
-            self.process = head_start.spawn(self.paths, dataclasses.asdict(limits))
+            self.process = head_start.spawn(self.paths, head_start.options(dataclasses.asdict(limits),
+                                                                            rollups_per_batch))
         self.requested = 0  # files asked for with reports()
         self.finished = 0  # files read to their end in the pipe
         self.rows: RowsFromReader | None = None  # the rows being read, if any

@@ -7,9 +7,10 @@
 workers storing the same report at the same moment store it once. ``Rejected`` raised by the
 parser part-way through the rows rolls everything back: nothing of the report is left.
 
-Rows are prepared as they are read (``prepare``: column values, and roll-up figures once the rows
-are read, no database) and go in batch by batch, many rows per statement (``bulk``); the roll-ups
-are added with one upsert per table (``rollups``). A report's rows are never all in memory.
+Rows are prepared as they are read (``prepare``: column values, and roll-up figures after each
+batch on SQLite, else once the rows are read; no database) and go in batch by batch, many rows per
+statement (``bulk``); each part of the roll-ups is added with one upsert per table (``rollups``).
+A report's rows are never all in memory.
 """
 
 from dataclasses import dataclass
@@ -90,7 +91,14 @@ def prepared_parts(report):
     (``read_ahead``), or here as they are read."""
     if getattr(report.rows, "prepared", False):
         return report.rows.batches()
-    return prepare_report(report.rows.batches(BATCH), report.date_begin, report.date_end)
+    return prepare_report(report.rows.batches(BATCH), report.date_begin, report.date_end, rollups_per_batch())
+
+
+def rollups_per_batch() -> bool:
+    """Whether a report's roll-ups may be added batch by batch as its rows are read (``prepare``):
+    where the database takes no row locks that two imports could take in crossing orders (SQLite
+    writes one transaction at a time)."""
+    return connection.vendor == "sqlite"
 
 
 class RowInserter:

@@ -10,6 +10,7 @@ import pytest
 from dmarc_reports import head_start
 from dmarc_reports.ingest import Limits
 from dmarc_reports.read_ahead import ReadAhead
+from dmarc_reports.store import rollups_per_batch
 
 from .builders import ReportSpec, aggregate_xml
 
@@ -37,18 +38,20 @@ def test_it_is_taken_over_for_the_same_files_and_limits(reports):
     head_start.start(["--org", "acme", "--json", str(folder)])
     early = started_process()
     assert early is not None
-    with ReadAhead(paths, Limits()) as ahead:
+    with ReadAhead(paths, Limits(), rollups_per_batch()) as ahead:
         assert ahead.process is early
         assert [item.report.report_id for item in ahead.reports()] == ["early-0"]
     assert head_start._started is None
 
 
-def test_it_is_stopped_when_the_command_reads_other_files_or_limits(reports):
+def test_it_is_stopped_when_the_command_reads_other_files_or_limits_or_takes_rollups_otherwise(reports):
     folder, paths = reports
-    for other_paths, limits in ((paths[:1], Limits()), (paths, Limits(max_members=3))):
+    same = rollups_per_batch()
+    for other_paths, limits, per_batch in ((paths[:1], Limits(), same), (paths, Limits(max_members=3), same),
+                                           (paths, Limits(), not same)):
         head_start.start([str(folder)])
         early = started_process()
-        with ReadAhead(other_paths, limits) as ahead:
+        with ReadAhead(other_paths, limits, per_batch) as ahead:
             assert ahead.process is not early
             assert early.wait(timeout=10) is not None
             assert [item.report.report_id for item in ahead.reports()] == ["early-0"]
@@ -68,7 +71,7 @@ def test_it_reads_the_limits_the_environment_sets(monkeypatch, reports):
     monkeypatch.setenv("INGEST_MAX_MEMBERS", "7")
     head_start.start([str(folder)])
     early = started_process()
-    with ReadAhead(paths, Limits(max_total_bytes=5000, max_members=7)) as ahead:
+    with ReadAhead(paths, Limits(max_total_bytes=5000, max_members=7), rollups_per_batch()) as ahead:
         assert ahead.process is early
 
 
@@ -85,3 +88,11 @@ def test_it_imports_through_manage_py(reports, tmp_path):
                           env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "2 file(s): 2 report(s) imported, 0 duplicate(s), 0 rejected" in done.stdout
+
+
+def test_it_expects_sqlite_unless_database_url_names_another_database(monkeypatch):
+    for url, expected in (("", True), ("sqlite:////tmp/db.sqlite3", True), ("postgres://u@127.0.0.1/db", False)):
+        monkeypatch.setenv("DATABASE_URL", url)
+        assert head_start.sqlite_named() is expected
+    monkeypatch.delenv("DATABASE_URL")
+    assert head_start.sqlite_named() is True

@@ -86,3 +86,15 @@ def test_it_hands_out_rollups_once_the_rows_are_read_or_in_parts_of_flush_at_sou
     with patch("dmarc_reports.prepare.FLUSH_AT", 1):
         parts = list(prepare_report(batches, EPOCH, EPOCH + timedelta(hours=1)))
     assert [type(part).__name__ for part in parts] == ["RowValues", "RollupValues"] * 3
+
+
+def test_it_hands_out_rollups_after_each_batch_for_a_storer_that_takes_them_so_for_a_report_of_one_day():
+    row = Row("192.0.2.1", 3, "none", "pass", "pass", (), "acme.example", "", "", (), ())
+    batches = [[row], [row._replace(count=4)], [row._replace(source_ip="192.0.2.2", count=5)]]
+    parts = list(prepare_report(batches, EPOCH, EPOCH + timedelta(hours=1), per_batch=True))
+    assert [type(part).__name__ for part in parts] == ["RowValues", "RollupValues"] * 3
+    assert [(source[0], source[3]) for part in parts[1::2] for source in part.sources] == [
+        ("192.0.2.1", 3), ("192.0.2.1", 4), ("192.0.2.2", 5)]
+    # Over several days, parts could round a day's share differently from the whole: once, at the end.
+    parts = list(prepare_report(batches, EPOCH, EPOCH + timedelta(days=2), per_batch=True))
+    assert [type(part).__name__ for part in parts] == ["RowValues"] * 3 + ["RollupValues"]

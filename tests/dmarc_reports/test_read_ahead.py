@@ -1,14 +1,15 @@
 """Reading files in a second process (``read_ahead``) gives exactly what reading them here gives."""
 
 import dataclasses
+import fcntl
 import os
 import signal
 
 import pytest
 
 from dmarc_reports.ingest import Failed, Limits, Parsed, Rejected, read_reports
-from dmarc_reports.store import prepared_parts
-from dmarc_reports.read_ahead import ReadAhead, ReaderFailed
+from dmarc_reports.store import prepared_parts, rollups_per_batch
+from dmarc_reports.read_ahead import AHEAD, ReadAhead, ReaderFailed
 
 from .builders import ReportSpec, RowSpec, aggregate_xml, gz
 from .test_parse_corpus import CORPUS
@@ -48,7 +49,7 @@ def corpus_files():
 @pytest.mark.skipif(not CORPUS.exists(), reason="the shared corpus is absent")
 def test_it_reads_every_corpus_file_as_reading_here_does():
     paths = corpus_files()
-    with ReadAhead(paths, Limits()) as ahead:
+    with ReadAhead(paths, Limits(), rollups_per_batch()) as ahead:
         for path in paths:
             assert outcome(ahead.reports()) == read_here(path), path
 
@@ -62,7 +63,7 @@ def test_it_passes_rows_warnings_and_refusals_part_way(tmp_path):
     paths[1].write_bytes(aggregate_xml(bad_ip))
     paths[2].write_bytes(aggregate_xml(bad_count))
     paths[3].write_bytes(b"\x00\x01 not a report")
-    with ReadAhead(paths, Limits()) as ahead:
+    with ReadAhead(paths, Limits(), rollups_per_batch()) as ahead:
         seen = [outcome(ahead.reports()) for _ in paths]
     assert seen == [read_here(path) for path in paths]
     values = [row for part in seen[0][0][3] if hasattr(part, "values") for row in part.values]
@@ -79,7 +80,7 @@ def test_it_skips_what_the_caller_does_not_read(tmp_path):
         path = tmp_path / f"r{n}.xml"
         path.write_bytes(aggregate_xml(ReportSpec(report_id=f"r-{n}", rows=[RowSpec(count=n + 1)] * 1200)))
         paths.append(path)
-    with ReadAhead(paths, Limits()) as ahead:
+    with ReadAhead(paths, Limits(), rollups_per_batch()) as ahead:
         ahead.reports()  # file 0: taken, never read (a file refused before reading)
         items = ahead.reports()  # file 1: the header only (a duplicate report: its rows are not read)
         first = next(items)
@@ -94,7 +95,7 @@ def test_it_leaves_unreadable_and_oversized_files_to_the_caller(tmp_path):
     good.write_bytes(aggregate_xml(ReportSpec()))
     big.write_bytes(aggregate_xml(ReportSpec(rows=[RowSpec()] * 50)))
     limits = Limits(max_total_bytes=big.stat().st_size - 1)
-    with ReadAhead([tmp_path / "gone.xml", big, good], limits) as ahead:
+    with ReadAhead([tmp_path / "gone.xml", big, good], limits, rollups_per_batch()) as ahead:
         assert list(ahead.reports()) == []
         assert list(ahead.reports()) == []
         assert outcome(ahead.reports()) == read_here(good, limits)
@@ -103,8 +104,20 @@ def test_it_leaves_unreadable_and_oversized_files_to_the_caller(tmp_path):
 def test_it_says_when_the_reader_stops(tmp_path):
     path = tmp_path / "r.xml"
     path.write_bytes(aggregate_xml(ReportSpec()))
-    with ReadAhead([path], Limits()) as ahead:
+    with ReadAhead([path], Limits(), rollups_per_batch()) as ahead:
         os.kill(ahead.process.pid, signal.SIGKILL)
         ahead.process.wait()
         with pytest.raises(ReaderFailed, match="stopped unexpectedly"):
             list(ahead.reports())
+
+
+def test_it_reads_up_to_a_mebibyte_ahead(tmp_path):
+    """The pipe holds what the reader prepares while Django loads in the storer (the system's 64 KiB
+    would stop it after a few hundred rows)."""
+    path = tmp_path / "r.xml"
+    path.write_bytes(aggregate_xml(ReportSpec()))
+    with ReadAhead([path], Limits(), rollups_per_batch()) as ahead:
+        items = ahead.reports()
+        next(items)  # (the reader is running: it set the size before it sent anything)
+        assert fcntl.fcntl(ahead.process.stdout.fileno(), fcntl.F_GETPIPE_SZ) == AHEAD
+        list(items)

@@ -18,6 +18,7 @@ from django.db import connection
 from dmarc_reports.head_start import files_under
 from dmarc_reports.importing import import_file, limits, queue_enrichment
 from dmarc_reports.read_ahead import ReadAhead
+from dmarc_reports.store import rollups_per_batch
 from monitor.alerts.evaluate import after_import
 from monitor.models import Organization
 
@@ -72,7 +73,7 @@ class Command(BaseCommand):
         if missing:
             raise CommandError(f"No such file or folder: {', '.join(missing)}")
         files = list(files_under(paths))
-        with ReadAhead([path for _, path in files], limits()) as ahead:  # read in a second process as we store
+        with ReadAhead([path for _, path in files], limits(), rollups_per_batch()) as ahead:  # read as we store
             organization = None
             if org:
                 organization = Organization.objects.filter(slug=org).first()
