@@ -33,7 +33,6 @@ import sys
 from pathlib import Path
 from typing import Iterator
 
-from dmarc_reports import head_start
 from dmarc_reports.ingest import Failed, Limits, Parsed, Rejected, read_reports
 from dmarc_reports.ingest.aggregate import RowStream
 from dmarc_reports.prepare import BATCH, RowValues, prepare_report
@@ -105,6 +104,8 @@ class ReadAhead:
     ``rollups_per_batch``: whether the storer takes roll-ups after each batch (``store.rollups_per_batch``)."""
 
     def __init__(self, paths, limits: Limits, rollups_per_batch: bool):
+        from dmarc_reports import head_start  # (the storer's side only: the reader starts faster without it)
+
         self.paths = [os.path.abspath(path) for path in paths]
         taken = head_start.take(self.paths)  # the reader manage.py started, if it reads the same
         if taken is not None and (Limits(**taken[0]["limits"]), taken[0]["rollups_per_batch"]) == (

@@ -8,7 +8,7 @@ or a ``Failed`` (its name and why it was refused). Wrappers it opens, to any mix
 - gzip, including concatenated members and trailing junk after the last member (Mimecast
   appends a CRLF to its gzip attachments);
 - zip with one or many files (names with ``..`` or absolute paths are refused);
-- an e-mail (RFC 5322), with the report as an attachment, inline in the body, or inside a
+- an e-mail (RFC 5322, read by ``mail``), with the report as an attachment, inline in the body, or in a
   forwarded ``message/rfc822``; DMARC failure (forensic) reports are refused;
 - an mbox file holding many e-mails.
 
@@ -22,30 +22,20 @@ A problem with the upload as a whole (not a zip, truncated, a bomb) raises ``Rej
 a problem with one member yields ``Failed`` for that member and carries on.
 """
 
-import email.policy
 import re
 import shutil
 import struct
 import zipfile
 import zlib
 from dataclasses import dataclass
-from email.message import Message
-from email.parser import BytesParser
 from pathlib import PurePosixPath
 from typing import BinaryIO, Iterator
 
 from . import detect
 from .errors import Failed, Rejected
-from .limits import Budget, Limits, human_size
+from .limits import Budget, Limits
 
 CHUNK = 64 * 1024
-MAX_MIME_NESTING = 20
-
-FAILURE_REPORT = (
-    "DMARC failure (forensic) reports are not supported yet: only aggregate reports "
-    "and TLS-RPT reports are read"
-)
-REPORT_FILE = re.compile(r"\.(xml|gz|gzip|zip|json|eml|mbox)$", re.IGNORECASE)
 
 
 @dataclass
@@ -215,23 +205,11 @@ def _unzip_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: Budge
 # e-mail -------------------------------------------------------------------------------------
 
 def _unmail(stream, name, depth, budget):
-    limits = budget.limits
-    stream.seek(0, 2)
-    size = stream.tell()
-    stream.seek(0)
-    if size > limits.max_email_bytes:
-        raise Rejected(f"The e-mail is {human_size(size)}; e-mails over "
-                       f"{human_size(limits.max_email_bytes)} are not read")
-    try:
-        message = BytesParser(policy=email.policy.default).parse(stream)
-        failure_report = _is_failure_report(message)
-    except (ValueError, TypeError, IndexError, AttributeError, LookupError) as error:
-        # The stdlib e-mail package is lenient, but its header parser has raised on hostile input.
-        raise Rejected(f"The e-mail is malformed and cannot be read ({error})") from None
-    if failure_report:
-        raise Rejected(FAILURE_REPORT)
+    from . import mail  # (loaded for e-mails only: the e-mail package is a good part of a reader's start-up)
+
+    message = mail.read_message(stream, budget.limits)
     found = False
-    for part_name, payload in _report_parts(message, name, 0):
+    for part_name, payload in mail.report_parts(message, name):
         found = True
         with budget.spool() as inner:
             inner.write(payload)
@@ -239,67 +217,7 @@ def _unmail(stream, name, depth, budget):
             del payload
             yield from _descend(inner, part_name, depth + 1, budget)
     if not found:
-        subject = _header(message, "subject").lower()
-        if "forensic" in subject or "failure report" in subject:
-            raise Rejected(FAILURE_REPORT)
-        raise Rejected("The e-mail holds no DMARC or TLS-RPT report (no XML, JSON, gzip or zip attachment)")
-
-
-def _header(message: Message, header: str) -> str:
-    try:
-        return str(message.get(header, ""))
-    except Exception:  # the stdlib header parser has raised on hostile headers before
-        return ""
-
-
-def _is_failure_report(message: Message) -> bool:
-    for part in _walk(message, 0):
-        if part.get_content_type() == "message/feedback-report":
-            return True
-        if (part.get_content_type() == "multipart/report"
-                and str(part.get_param("report-type", "")).lower() == "feedback-report"):
-            return True
-    return False
-
-
-def _walk(message: Message, nesting: int):
-    if nesting > MAX_MIME_NESTING:
-        raise Rejected(f"The e-mail nests its parts more than {MAX_MIME_NESTING} levels deep")
-    yield message
-    if message.is_multipart():
-        for part in message.get_payload():
-            if isinstance(part, Message):
-                yield from _walk(part, nesting + 1)
-
-
-def _report_parts(message: Message, name: str, nesting: int):
-    """Yield (name, decoded bytes) for every part of ``message`` that may hold a report."""
-    number = 0
-    for part in _walk(message, nesting):
-        if part.is_multipart():
-            continue
-        number += 1
-        content_type = part.get_content_type()
-        if content_type.startswith(("image/", "audio/", "video/")) or content_type == "text/html":
-            continue
-        try:
-            filename = part.get_filename() or ""
-        except Exception:  # malformed parameters in a hostile header
-            filename = ""
-        try:
-            payload = part.get_payload(decode=True) or b""
-        except Exception:
-            continue
-        try:
-            kind = detect.sniff(payload[: detect.HEAD_SIZE])
-        except Rejected:
-            continue
-        inline_text = content_type.startswith("text/") and content_type not in ("text/xml",)
-        if inline_text and kind not in (detect.XML, detect.JSON):
-            continue
-        if kind in (detect.EMAIL, detect.MBOX) and content_type != "message/rfc822" and not REPORT_FILE.search(filename):
-            continue  # a text part that merely starts like a header block
-        yield f"{name}/{filename or f'part-{number}'}", payload
+        raise Rejected(mail.why_no_report(message))
 
 
 # mbox ---------------------------------------------------------------------------------------

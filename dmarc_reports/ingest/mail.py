@@ -1,0 +1,111 @@
+"""Reports inside an e-mail (RFC 5322): attached, inline in the body, or in a forwarded
+``message/rfc822``, in any of the forms ``unwrap`` opens.
+
+    message = read_message(stream, limits)   # Rejected: too big, malformed, a failure report
+    for name, payload in report_parts(message, "upload.eml"):
+        ...                                  # the bytes of each part that may hold a report
+    why_no_report(message)                   # what to say when none did
+
+Loaded by ``unwrap`` only when a file is an e-mail.
+"""
+
+import email.policy
+import re
+from email.message import Message
+from email.parser import BytesParser
+from typing import BinaryIO, Iterator
+
+from . import detect
+from .errors import Rejected
+from .limits import Limits, human_size
+
+MAX_MIME_NESTING = 20
+FAILURE_REPORT = (
+    "DMARC failure (forensic) reports are not supported yet: only aggregate reports "
+    "and TLS-RPT reports are read"
+)
+REPORT_FILE = re.compile(r"\.(xml|gz|gzip|zip|json|eml|mbox)$", re.IGNORECASE)
+
+
+def read_message(stream: BinaryIO, limits: Limits) -> Message:
+    """The e-mail in ``stream`` (seekable); Rejected when it is too big, cannot be read, or is a
+    DMARC failure report."""
+    stream.seek(0, 2)
+    size = stream.tell()
+    stream.seek(0)
+    if size > limits.max_email_bytes:
+        raise Rejected(f"The e-mail is {human_size(size)}; e-mails over "
+                       f"{human_size(limits.max_email_bytes)} are not read")
+    try:
+        message = BytesParser(policy=email.policy.default).parse(stream)
+        failure_report = _is_failure_report(message)
+    except (ValueError, TypeError, IndexError, AttributeError, LookupError) as error:
+        # The stdlib e-mail package is lenient, but its header parser has raised on hostile input.
+        raise Rejected(f"The e-mail is malformed and cannot be read ({error})") from None
+    if failure_report:
+        raise Rejected(FAILURE_REPORT)
+    return message
+
+
+def why_no_report(message: Message) -> str:
+    subject = _header(message, "subject").lower()
+    if "forensic" in subject or "failure report" in subject:
+        return FAILURE_REPORT
+    return "The e-mail holds no DMARC or TLS-RPT report (no XML, JSON, gzip or zip attachment)"
+
+
+def report_parts(message: Message, name: str) -> Iterator[tuple[str, bytes]]:
+    """(name, decoded bytes) of every part of ``message`` that may hold a report."""
+    number = 0
+    for part in _walk(message, 0):
+        if part.is_multipart():
+            continue
+        number += 1
+        content_type = part.get_content_type()
+        if content_type.startswith(("image/", "audio/", "video/")) or content_type == "text/html":
+            continue
+        try:
+            filename = part.get_filename() or ""
+        except Exception:  # malformed parameters in a hostile header
+            filename = ""
+        try:
+            payload = part.get_payload(decode=True) or b""
+        except Exception:
+            continue
+        try:
+            kind = detect.sniff(payload[: detect.HEAD_SIZE])
+        except Rejected:
+            continue
+        inline_text = content_type.startswith("text/") and content_type not in ("text/xml",)
+        if inline_text and kind not in (detect.XML, detect.JSON):
+            continue
+        if kind in (detect.EMAIL, detect.MBOX) and content_type != "message/rfc822" and not REPORT_FILE.search(filename):
+            continue  # a text part that merely starts like a header block
+        yield f"{name}/{filename or f'part-{number}'}", payload
+
+
+def _header(message: Message, header: str) -> str:
+    try:
+        return str(message.get(header, ""))
+    except Exception:  # the stdlib header parser has raised on hostile headers before
+        return ""
+
+
+def _is_failure_report(message: Message) -> bool:
+    for part in _walk(message, 0):
+        if part.get_content_type() == "message/feedback-report":
+            return True
+        if (part.get_content_type() == "multipart/report"
+                and str(part.get_param("report-type", "")).lower() == "feedback-report"):
+            return True
+    return False
+
+
+def _walk(message: Message, nesting: int):
+    if nesting > MAX_MIME_NESTING:
+        raise Rejected(f"The e-mail nests its parts more than {MAX_MIME_NESTING} levels deep")
+    yield message
+    if message.is_multipart():
+        for part in message.get_payload():
+            if isinstance(part, Message):
+                yield from _walk(part, nesting + 1)
