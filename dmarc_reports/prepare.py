@@ -159,13 +159,16 @@ def rollup_values(counts: dict[tuple[str, int], int], weights: list[tuple[date, 
     by_day: dict[date, dict[str, tuple[int, ...]]] = {day: {} for day, _ in weights}
     by_day_and_category: dict[date, dict[int, int]] = {day: defaultdict(int) for day, _ in weights}
     one_day = weights[0][0] if len(weights) == 1 else None
+    scaled: dict[tuple[int, int], tuple[int, ...]] = {}  # (category, share) -> figures: counts repeat (1, 2, 3 ...)
     for (source_ip, category), total in counts.items():
         if one_day is not None:  # the usual report, of one day: spread() would give it all to that day
             shares = ((one_day, total),) if total else ()
         else:
             shares = spread(total, weights)
         for day, share in shares:
-            figures = tuple(map(share.__mul__, counters_of[category]))
+            figures = scaled.get((category, share))
+            if figures is None:
+                figures = scaled[(category, share)] = tuple([share * flag for flag in counters_of[category]])
             sources = by_day[day]
             before = sources.get(source_ip)
             sources[source_ip] = figures if before is None else tuple(map(add, before, figures))
