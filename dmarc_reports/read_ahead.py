@@ -42,7 +42,7 @@ AHEAD = 1024 * 1024  # bytes the pipe to the storer holds (Linux's largest for a
 
 # -- the reader (the child process) -------------------------------------------------------------------
 
-def read_files(paths: list[str], limits: Limits, send, rollups_per_batch: bool = False) -> None:
+def read_files(paths: list[str], limits: Limits, send, rollups_per_batch: bool) -> None:
     """``send`` every item of every file as a message (see ``ReadAhead`` for what the messages are)."""
     for path in paths:
         try:
@@ -54,7 +54,7 @@ def read_files(paths: list[str], limits: Limits, send, rollups_per_batch: bool =
         send(("end of file",))
 
 
-def send_item(item, send, rollups_per_batch: bool = False) -> None:
+def send_item(item, send, rollups_per_batch: bool) -> None:
     if isinstance(item, Failed):
         send(("failed", item))
         return
@@ -107,15 +107,14 @@ class ReadAhead:
         from dmarc_reports import head_start  # (the storer's side only: the reader starts faster without it)
 
         self.paths = [os.path.abspath(path) for path in paths]
+        wanted = head_start.options(dataclasses.asdict(limits), rollups_per_batch)
         taken = head_start.take(self.paths)  # the reader manage.py started, if it reads the same
-        if taken is not None and (Limits(**taken[0]["limits"]), taken[0]["rollups_per_batch"]) == (
-                limits, rollups_per_batch):
+        if taken is not None and _in_full(taken[0]) == wanted:
             self.process = taken[1]
         else:
             if taken is not None:
                 head_start.stop(taken[1])
-            self.process = head_start.spawn(self.paths, head_start.options(dataclasses.asdict(limits),
-                                                                            rollups_per_batch))
+            self.process = head_start.spawn(self.paths, wanted)
         self.requested = 0  # files asked for with reports()
         self.finished = 0  # files read to their end in the pipe
         self.rows: RowsFromReader | None = None  # the rows being read, if any
@@ -170,6 +169,11 @@ class ReadAhead:
             if message[0] == "aggregate":
                 RowsFromReader(self, message[1].report).skip()
         self.finished += 1
+
+
+def _in_full(options: dict) -> dict:
+    """Reader options with every limit spelled out (the head start names only those the environment sets)."""
+    return {**options, "limits": dataclasses.asdict(Limits(**options["limits"]))}
 
 
 class RowsFromReader(RowStream):

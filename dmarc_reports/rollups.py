@@ -1,9 +1,10 @@
 """Daily roll-ups, kept in step with every import.
 
 A report's roll-up figures are worked out as its rows stream by (``prepare``: messages by source
-and day, spread over the days the report covers) and added to the database, part by part as
-``prepare`` hands them out, with one upsert per table (``INSERT ... ON CONFLICT DO UPDATE SET n = n + excluded.n``): atomic increments, so two
-workers importing reports for the same day never lose a count. No query per row, ever.
+and day, spread over the days the report covers) and added to the database part by part, as
+``prepare`` hands them out, with one upsert per table (``INSERT ... ON CONFLICT DO UPDATE SET
+n = n + excluded.n``): atomic increments, so two workers importing reports for the same day never
+lose a count. No query per row, ever.
 """
 
 from collections import defaultdict
