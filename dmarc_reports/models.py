@@ -274,9 +274,9 @@ class DomainDailyRollup(DmarcCounters):
 
 class ServiceDailyRollup(DmarcCounters):
     """Per organisation, policy domain, day and service: that day's ``DailyRollup`` rows summed by the
-    service behind each source ("" when none is known). Rebuilt for the days an import or a reverse-DNS
-    look-up changes (``service_rollups.rebuild``), so the domain page reads a few rows per day however
-    many addresses send."""
+    service behind each source ("" when none is known). Each import adds to it; a reverse-DNS look-up
+    that names sources rebuilds the days it changes (``service_rollups``). The domain page reads a few
+    rows per day however many addresses send."""
 
     organization = models.ForeignKey(Organization, models.CASCADE, related_name="service_daily_rollups")
     domain = models.CharField(max_length=253)

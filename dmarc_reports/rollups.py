@@ -4,39 +4,53 @@ A report's roll-up figures are worked out as its rows stream by (``prepare``: me
 and day, spread over the days the report covers) and added to the database part by part, as
 ``prepare`` hands them out, with one upsert per table (``INSERT ... ON CONFLICT DO UPDATE SET
 n = n + excluded.n``): atomic increments, so two workers importing reports for the same day never
-lose a count. No query per row, ever.
+lose a count. The report's messages by service follow, once its parts are added (``ReportRollups``,
+``service_rollups``). No query per row, ever, nor one that reads a day's other sources.
 """
 
 from collections import defaultdict
-from datetime import date, datetime
+from datetime import date
 
 from django.db import connection
 
 from dmarc_reports import service_rollups
 from dmarc_reports.bulk import insert_rows
-from dmarc_reports.models import DailyRollup, DomainDailyRollup, SourceHost, TlsDailyRollup, TlsFailureDailyRollup
+from dmarc_reports.models import DailyRollup, DomainDailyRollup, ServiceDailyRollup, TlsDailyRollup, TlsFailureDailyRollup
 from dmarc_reports.prepare import RollupValues, day_weights, spread
 
 
 # -- aggregate reports ------------------------------------------------------------------------------
 
-def add_report_rollups(org_id: int, domain: str, rollups: RollupValues) -> None:
-    """Add a report's (or part of a report's) roll-up values (``prepare``) to the daily roll-ups per
-    source and per domain."""
-    upsert(DailyRollup, ("organization_id", "domain", "source_ip", "day", "service", *DailyRollup.COUNTERS),
-           conflict=("organization_id", "domain", "day", "source_ip"), increment=DailyRollup.COUNTERS,
-           values=[(org_id, domain, *values) for values in rollups.sources])
-    upsert(DomainDailyRollup, ("organization_id", "domain", "day", *DomainDailyRollup.COUNTERS),
-           conflict=("organization_id", "domain", "day"), increment=DomainDailyRollup.COUNTERS,
-           values=[(org_id, domain, *values) for values in rollups.days])
+class ReportRollups:
+    """Adds one report's roll-up values (``prepare``), part by part as they come, to the daily roll-ups
+    per source and per domain, and, once all are added (``finish``), its messages by service to the
+    service roll-ups (``service_rollups``)."""
 
+    def __init__(self, org_id: int, domain: str):
+        self.org_id, self.domain = org_id, domain
+        self.services = service_rollups.ServiceTally()
+        self.days: set[str] = set()  # the days this import has added to
+        self.new_days: set[str] = set()  # those of them that held no roll-ups of the domain before
 
-def finish_report(org_id: int, domain: str, begin: datetime, end: datetime) -> None:
-    """Once a report's roll-ups are added: name the services of its sources already looked up, and
-    sum its days by service again (``service_rollups``)."""
-    days = [day for day, _ in day_weights(begin, end)]
-    name_services(org_id, domain, days[0], days[-1])
-    service_rollups.rebuild((org_id, domain, day) for day in days)
+    def add(self, rollups: RollupValues) -> None:
+        org_id, domain = self.org_id, self.domain
+        days = [day for day, *_ in rollups.days if day not in self.days]
+        if days:
+            self.new_days.update(set(days) - service_rollups.days_held(org_id, domain, days))
+            self.days.update(days)
+        upsert(DailyRollup, ("organization_id", "domain", "source_ip", "day", "service", *DailyRollup.COUNTERS),
+               conflict=("organization_id", "domain", "day", "source_ip"), increment=DailyRollup.COUNTERS,
+               values=[(org_id, domain, *values) for values in rollups.sources])
+        upsert(DomainDailyRollup, ("organization_id", "domain", "day", *DomainDailyRollup.COUNTERS),
+               conflict=("organization_id", "domain", "day"), increment=DomainDailyRollup.COUNTERS,
+               values=[(org_id, domain, *values) for values in rollups.days])
+        # Looked up once the days' DomainDailyRollup rows are this import's (see service_rollups).
+        self.services.add(rollups, service_rollups.named_sources(org_id, domain, rollups.sources, self.new_days))
+
+    def finish(self) -> None:
+        upsert(ServiceDailyRollup, ("organization_id", "domain", "day", "service", *ServiceDailyRollup.COUNTERS),
+               conflict=("organization_id", "domain", "day", "service"), increment=ServiceDailyRollup.COUNTERS,
+               values=[(self.org_id, self.domain, *values) for values in self.services.values()])
 
 
 def add_domain_rollups(tallies) -> None:
@@ -50,21 +64,6 @@ def add_domain_rollups(tallies) -> None:
               for (org_id, domain, day), figures in grouped.items()]
     upsert(DomainDailyRollup, ("organization_id", "domain", "day", *DomainDailyRollup.COUNTERS),
            conflict=("organization_id", "domain", "day"), increment=DomainDailyRollup.COUNTERS, values=values)
-
-
-def name_services(org_id: int, domain: str, first: date, last: date) -> None:
-    """Copy the known service of each source into roll-ups that do not have it yet (one query)."""
-    rollup, host = _table(DailyRollup), _table(SourceHost)
-    q = connection.ops.quote_name
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {rollup} SET {q('service')} = (SELECT h.{q('service')} FROM {host} h "
-            f"WHERE h.{q('ip')} = {rollup}.{q('source_ip')}) "
-            f"WHERE {q('organization_id')} = %s AND {q('domain')} = %s AND {q('day')} BETWEEN %s AND %s "
-            f"AND {q('service')} = '' AND EXISTS (SELECT 1 FROM {host} h WHERE h.{q('ip')} = {rollup}.{q('source_ip')} "
-            f"AND h.{q('service')} <> '')",
-            [org_id, domain, first.isoformat(), last.isoformat()],
-        )
 
 
 # -- TLS reports ------------------------------------------------------------------------------------
@@ -109,7 +108,7 @@ def upsert(model, columns, conflict, increment, values) -> None:
     q = connection.ops.quote_name
     table = _table(model)
     updates = [f"{q(column)} = {table}.{q(column)} + excluded.{q(column)}" for column in increment]
-    if "service" in columns:
+    if "service" in columns and "service" not in conflict:  # a source's service, once named, stays
         updates.append(f"{q('service')} = CASE WHEN excluded.{q('service')} <> '' "
                        f"THEN excluded.{q('service')} ELSE {table}.{q('service')} END")
     with connection.cursor() as cursor:

@@ -1,22 +1,30 @@
 """``ServiceDailyRollup``: each (organisation, domain, day)'s ``DailyRollup`` rows summed by the service
 behind each source: the roll-up's own service, else the one its reverse DNS names now, else "".
 
-Rebuilt, never incremented, for the days that changed: at the end of each import (in its transaction,
-once the sources already looked up are named) and when a reverse-DNS look-up names or renames sources
-(``enrichment.name_rollups``). A rebuild first locks those days' ``DomainDailyRollup`` rows, which an
-import holds from its upsert until it commits, so on PostgreSQL a rebuild never sums around an import
-in flight (SQLite writes one transaction at a time anyway).
+Two ways keep it so:
+
+- an import adds to it (``ServiceTally``, then an upsert that adds to the counters, in
+  ``rollups.ReportRollups``): its messages by day, each source's under the service behind it, looked up
+  for its own sources only (``named_sources``: a few indexed queries however busy the day), so an import
+  costs the same on a quiet day as on a day of a million sources;
+- a reverse-DNS look-up that names or renames sources rebuilds the days it changed (``rebuild``).
+
+An import looks its sources' services up after it has added its part of the day's ``DomainDailyRollup``
+rows, which it then holds until it commits; a rebuild first locks those same rows. So on PostgreSQL a
+rebuild never sums around an import in flight, and an import never looks up services a rebuild is still
+changing (SQLite writes one transaction at a time anyway).
 """
 
 from collections import defaultdict
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, NullIf
 
 from dmarc_reports.models import DailyRollup, DomainDailyRollup, ServiceDailyRollup, SourceHost
 
 DAYS_PER_QUERY = 400
+ADDRESSES_PER_QUERY = 900  # (SQLite's parameter limit is 999)
 
 
 def named_service(hosts=SourceHost):
@@ -25,6 +33,89 @@ def named_service(hosts=SourceHost):
     host = hosts.objects.filter(ip=OuterRef("source_ip")).exclude(service="").values("service")[:1]
     return Coalesce(NullIf("service", Value("")), Subquery(host), Value(""))
 
+
+# -- an import --------------------------------------------------------------------------------------
+
+def named_sources(org_id: int, domain: str, sources: list[tuple], new_days: set[str]) -> dict[tuple[str, str], str]:
+    """The service behind each of these roll-up sources ((address, ISO day, ...), as in
+    ``prepare.RollupValues.sources``) that has one, by (address, ISO day): the roll-up's own, else the
+    one its address's reverse DNS names, which is then copied onto the roll-up. Sources with none are
+    left out (usually all of them: the queries return nothing). ``new_days``: days that held no
+    roll-ups of this domain before this import, so none of its own sources' roll-ups has a service of its
+    own yet (only the reverse DNS is read for them, not the roll-ups)."""
+    addresses_of: dict[str, list[str]] = defaultdict(list)
+    for source in sources:
+        addresses_of[source[1]].append(source[0])
+    q = connection.ops.quote_name
+    rollup, host = q(DailyRollup._meta.db_table), q(SourceHost._meta.db_table)
+    named, to_copy = {}, defaultdict(list)
+    with connection.cursor() as cursor:
+        for day, addresses in addresses_of.items():
+            for start in range(0, len(addresses), ADDRESSES_PER_QUERY):
+                chunk = addresses[start:start + ADDRESSES_PER_QUERY]
+                listed = ", ".join(["%s"] * len(chunk))
+                if day in new_days:
+                    cursor.execute(f"SELECT {q('ip')}, '', {q('service')} FROM {host} WHERE {q('ip')} IN ({listed}) "
+                                   f"AND {q('service')} <> ''", chunk)
+                else:
+                    cursor.execute(
+                        f"SELECT r.{q('source_ip')}, r.{q('service')}, h.{q('service')} FROM {rollup} r "
+                        f"LEFT JOIN {host} h ON h.{q('ip')} = r.{q('source_ip')} "
+                        f"WHERE r.{q('organization_id')} = %s AND r.{q('domain')} = %s AND r.{q('day')} = %s "
+                        f"AND r.{q('source_ip')} IN ({listed}) AND (r.{q('service')} <> '' OR h.{q('service')} <> '')",
+                        [org_id, domain, day, *chunk],
+                    )
+                for address, own, looked_up in cursor.fetchall():
+                    named[(address, day)] = own or looked_up
+                    if not own:
+                        to_copy[(day, looked_up)].append(address)
+        for (day, service), addresses in to_copy.items():
+            for start in range(0, len(addresses), ADDRESSES_PER_QUERY):
+                chunk = addresses[start:start + ADDRESSES_PER_QUERY]
+                cursor.execute(
+                    f"UPDATE {rollup} SET {q('service')} = %s WHERE {q('organization_id')} = %s "
+                    f"AND {q('domain')} = %s AND {q('day')} = %s AND {q('service')} = '' "
+                    f"AND {q('source_ip')} IN ({', '.join(['%s'] * len(chunk))})",
+                    [service, org_id, domain, day, *chunk],
+                )
+    return named
+
+
+def days_held(org_id: int, domain: str, days: list[str]) -> set[str]:
+    """Which of these ISO days already have roll-ups of this domain."""
+    return {day.isoformat() for day in DomainDailyRollup.objects.filter(
+        organization_id=org_id, domain=domain, day__in=days).values_list("day", flat=True)}
+
+
+class ServiceTally:
+    """One import's messages by (ISO day, service), counter by counter (``DailyRollup.COUNTERS``):
+    its roll-up values, each source's under the service behind it (``named_sources``)."""
+
+    def __init__(self):
+        self.figures: dict[tuple[str, str], list[int]] = {}
+
+    def add(self, rollups, named: dict[tuple[str, str], str]) -> None:
+        """Add a part of the import's roll-up values (``prepare.RollupValues``): all of each day's
+        messages to the unnamed service, then those of the named sources moved to theirs."""
+        for day, *figures in rollups.days:
+            self._add((day, ""), figures)
+        if named:
+            for address, day, _, *figures in rollups.sources:
+                service = named.get((address, day))
+                if service:
+                    self._add((day, ""), [-figure for figure in figures])
+                    self._add((day, service), figures)
+
+    def _add(self, key: tuple[str, str], figures: list[int]) -> None:
+        before = self.figures.get(key)
+        self.figures[key] = figures if before is None else [a + b for a, b in zip(before, figures)]
+
+    def values(self) -> list[tuple]:
+        """(ISO day, service, *counters) in that order, a day's service with no messages left out."""
+        return [(day, service, *figures) for (day, service), figures in sorted(self.figures.items()) if any(figures)]
+
+
+# -- a reverse-DNS look-up --------------------------------------------------------------------------
 
 def rebuild(keys) -> None:
     """Sum again the service roll-ups of these (organization id, domain, day)s from their DailyRollup rows."""

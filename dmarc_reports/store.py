@@ -66,15 +66,15 @@ def store_aggregate(report, org, incoming=None) -> Stored:
         with transaction.atomic():
             header.save(force_insert=True)  # the unique constraint refuses a second copy here
             saved = True
-            insert = RowInserter(header.pk)
+            insert, add_rollups = RowInserter(header.pk), rollups.ReportRollups(org.pk, header.domain)
             for part in prepared_parts(report):
                 if isinstance(part, RowValues):
                     insert(part.values)
                 else:
-                    rollups.add_report_rollups(org.pk, header.domain, part)
+                    add_rollups.add(part)
             header.records, header.messages, header.warnings = report.records, report.messages, report.warnings
             header.save(update_fields=["records", "messages", "warnings"])
-            rollups.finish_report(org.pk, header.domain, header.date_begin, header.date_end)
+            add_rollups.finish()
     except IntegrityError:
         if saved:
             raise

@@ -3,8 +3,11 @@ import and every reverse-DNS look-up that names (or renames) a source."""
 
 from collections import defaultdict
 from datetime import datetime, timedelta, timezone
+from unittest.mock import patch
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from dmarc_reports.enrichment import enrich_reports
 from dmarc_reports.importing import import_file
@@ -42,6 +45,42 @@ def test_it_sums_each_imported_day_by_service(org):
     assert services == expected(org)
     assert {service for _, _, service in services} == {"Google", ""}
     assert sum(counters[0] for (_, _, service), counters in services.items() if service == "Google") == 2 * 3
+    # the known service is copied onto the import's roll-ups, and only onto those of that address
+    assert dict(DailyRollup.objects.values_list("source_ip", "service").distinct()) == {
+        "198.51.100.1": "", "198.51.100.2": "Google", "198.51.100.3": "", "198.51.100.4": ""}
+
+
+def test_it_adds_an_import_to_a_day_without_reading_the_days_other_sources(org):
+    """An import looks up its own sources' services (a few indexed queries), not the whole day's."""
+    SourceHost.objects.create(ip="198.51.100.2", ptr="mail-sor-f41.google.com", service="Google")
+    SourceHost.objects.create(ip="203.0.113.9", ptr="o1.ptr4242.sendgrid.net", service="SendGrid")
+    begin = datetime(2026, 3, 1, tzinfo=timezone.utc)
+    busy = [RowSpec(source_ip=f"192.0.2.{n}", count=1) for n in range(1, 40)]
+    busy.append(RowSpec(source_ip="203.0.113.9", count=5))
+    spec = ReportSpec(rows=busy, report_id="busy", begin=begin, end=begin + timedelta(days=1))
+    assert import_file(aggregate_xml(spec), name="r.xml", org=org, via="command", enrich=False).status == "imported"
+    rows = [RowSpec(source_ip=ip, count=2) for ip in ADDRESSES]
+    spec = ReportSpec(rows=rows, report_id="small", begin=begin, end=begin + timedelta(days=1))
+    with patch("dmarc_reports.service_rollups.ADDRESSES_PER_QUERY", 3), CaptureQueriesContext(connection) as queries:
+        assert import_file(aggregate_xml(spec), name="r.xml", org=org, via="command", enrich=False).status == "imported"
+    assert stored(org) == expected(org)
+    assert {service: counters[0] for (_, _, service), counters in stored(org).items()} == {
+        "": 39 + 2 * 3, "SendGrid": 5, "Google": 2}
+    lookups = [q["sql"] for q in queries.captured_queries if "LEFT JOIN" in q["sql"]]
+    assert len(lookups) == 2  # four addresses, three per query
+
+
+def test_it_spreads_a_report_of_several_days_over_each_days_services(org):
+    SourceHost.objects.create(ip="198.51.100.1", ptr="o1.ptr4242.sendgrid.net", service="SendGrid")
+    begin = datetime(2026, 3, 1, 18, tzinfo=timezone.utc)  # a quarter, a whole and three quarters of a day
+    rows = [RowSpec(source_ip=ip, count=40 + n) for n, ip in enumerate(ADDRESSES)]
+    spec = ReportSpec(rows=rows, report_id="long", begin=begin, end=begin + timedelta(days=2))
+    with patch("dmarc_reports.prepare.FLUSH_AT", 2):  # in parts: each part's sources looked up on their own
+        assert import_file(aggregate_xml(spec), name="r.xml", org=org, via="command", enrich=False).status == "imported"
+    services = stored(org)
+    assert services == expected(org)
+    assert len({day for _, day, _ in services}) == 3
+    assert sum(counters[0] for (_, _, service), counters in services.items() if service == "SendGrid") == 40
 
 
 def test_it_moves_a_sources_messages_to_the_service_a_look_up_names(org, reverse_dns):  # noqa: F811

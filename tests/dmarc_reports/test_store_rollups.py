@@ -10,8 +10,9 @@ from unittest.mock import patch
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+from dmarc_reports.enrichment import name_rollups
 from dmarc_reports.importing import import_file
-from dmarc_reports.models import DailyRollup, DomainDailyRollup, ReportRow
+from dmarc_reports.models import DailyRollup, DomainDailyRollup, ReportRow, ServiceDailyRollup, SourceHost
 from dmarc_reports.prepare import day_weights, spread
 from monitor.models import Organization
 from tests.dmarc_reports.builders import ReportSpec, RowSpec, aggregate_xml
@@ -110,16 +111,21 @@ domain_reports = st.lists(
 
 @pytest.mark.django_db
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(reports=domain_reports, again=st.integers(min_value=0, max_value=3))
-def test_it_keeps_domain_rollups_equal_to_the_sum_of_the_source_rollups(reports, again):
+@given(reports=domain_reports, again=st.integers(min_value=0, max_value=3), named_after=st.integers(0, 4))
+def test_it_keeps_domain_and_service_rollups_equal_to_the_sums_of_the_source_rollups(reports, again, named_after):
+    """Per domain and day, and per domain, day and service (the roll-up's own, else its reverse DNS's)."""
     org = Organization.objects.create(slug=f"prop-{next(slugs)}", name="Property")
+    SourceHost.objects.update_or_create(ip="192.0.2.1", defaults={"service": "Google"})
+    SourceHost.objects.filter(ip="2001:db8::1").delete()
     files = []
     for number, (domain, row_specs, offset, length) in enumerate(reports):
         begin = EPOCH + timedelta(seconds=offset)
         files.append(aggregate_xml(ReportSpec(rows=row_specs, domain=domain, report_id=f"d-{number}", begin=begin,
                                               end=begin + timedelta(seconds=length))))
     with patch("dmarc_reports.store.BATCH", 2), patch("dmarc_reports.prepare.FLUSH_AT", 2):  # added in parts
-        for xml in files:
+        for number, xml in enumerate(files):
+            if number == named_after:  # a reverse-DNS look-up names a source some roll-ups already hold
+                name_rollups([SourceHost.objects.create(ip="2001:db8::1", service="SendGrid")])
             assert import_file(xml, name="r.xml", org=org, via="command").status == "imported"
         duplicate = gzip.compress(files[again % len(files)])
         assert import_file(duplicate, name="r.xml.gz", org=org, via="command").status == "duplicate"
@@ -131,6 +137,15 @@ def test_it_keeps_domain_rollups_equal_to_the_sum_of_the_source_rollups(reports,
     stored = {(r.domain, r.day): [getattr(r, counter) for counter in COUNTERS]
               for r in DomainDailyRollup.objects.filter(organization=org)}
     assert stored == dict(sums)
+
+    hosts = dict(SourceHost.objects.values_list("ip", "service"))
+    by_service = defaultdict(lambda: [0] * len(COUNTERS))
+    for rollup in DailyRollup.objects.filter(organization=org):
+        key = (rollup.domain, rollup.day, rollup.service or hosts.get(rollup.source_ip, ""))
+        by_service[key] = [total + getattr(rollup, counter) for total, counter in zip(by_service[key], COUNTERS)]
+    stored = {(r.domain, r.day, r.service): [getattr(r, counter) for counter in COUNTERS]
+              for r in ServiceDailyRollup.objects.filter(organization=org)}
+    assert stored == dict(by_service)
 
 
 def test_it_reads_the_usual_report_periods_as_one_day():
