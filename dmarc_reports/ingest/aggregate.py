@@ -733,58 +733,74 @@ def read_source(raw: str, number: int, count: int, notes: Notes) -> str | None:
     return address
 
 
+_new_row = tuple.__new__  # Row._make without its checks
+
+
+class RecordTexts(NamedTuple):
+    """A record's texts, stripped, as they stand: what ``row_of`` makes a Row of ("" where absent)."""
+    source_ip: str
+    count: str
+    disposition: str
+    dkim: str
+    spf: str
+    reasons: tuple  # (type, comment) per <reason>
+    header_from: str
+    envelope_from: str
+    envelope_to: str
+    dkim_results: tuple  # (domain, selector, result, human_result) per <dkim>
+    spf_results: tuple  # (domain, scope, result) per <spf>
+
+
 def read_row(record, number: int, names: LocalNames, values: Values) -> Row | None:
     """One <record> as a Row; None (with a warning) when its source_ip is unusable."""
-    notes, enum = values.notes, values.enum
+    return row_of(record_texts(record, names), number, values)
+
+
+def record_texts(record, names: LocalNames) -> RecordTexts:
+    """The texts of a <record> element that make its row, found where RFC 7489 and RFC 9990 put them
+    (the first element of each name where one is expected)."""
     parts = _index(record, names)
     row = _index(_first(parts, "row"), names)
     evaluated = _index(_first(row, "policy_evaluated"), names)
     identifiers = _texts(_first(parts, "identifiers"), names)
     auth = _index(_first(parts, "auth_results"), names)
-
-    count = read_count(_text(row, "count"), number)
-    address = read_source(_text(row, "source_ip"), number, count, notes)
-    if address is None:
-        return None
-    reasons = []
-    for reason in evaluated.get("reason", ()):
-        fields = _texts(reason, names)
-        kind, comment = fields.get("type", ""), fields.get("comment", "")
-        if kind or comment:
-            reasons.append(Reason(enum(kind, REASON_TYPES, "reason type"), comment))
-    dkim_results = []
-    for result in auth.get("dkim", ()):
-        fields = _texts(result, names)
-        dkim_results.append(DkimResult(
-            fields.get("domain", "").lower(), fields.get("selector", ""),
-            enum(fields.get("result", ""), DKIM_RESULTS, "DKIM result"), fields.get("human_result", ""),
-        ))
-    spf_results = []
-    for result in auth.get("spf", ()):
-        fields = _texts(result, names)
-        spf_results.append(SpfResult(
-            fields.get("domain", "").lower(), enum(fields.get("scope", ""), SPF_SCOPES, "SPF scope"),
-            enum(fields.get("result", ""), SPF_RESULTS, "SPF result"),
-        ))
-    header_from = identifiers.get("header_from", "").lower()
-    if not header_from:
-        notes.add(f"Record {number} has no identifiers/header_from")
-    return Row(
-        source_ip=address,
-        count=count,
-        disposition=enum(_text(evaluated, "disposition"), DISPOSITIONS, "disposition"),
-        dkim=enum(_text(evaluated, "dkim"), ALIGNED_RESULTS, "aligned DKIM result"),
-        spf=enum(_text(evaluated, "spf"), ALIGNED_RESULTS, "aligned SPF result"),
-        reasons=tuple(reasons),
-        header_from=header_from,
-        envelope_from=identifiers.get("envelope_from", "").lower(),
-        envelope_to=identifiers.get("envelope_to", "").lower(),
-        dkim_results=tuple(dkim_results),
-        spf_results=tuple(spf_results),
+    reasons = [_texts(reason, names) for reason in evaluated.get("reason", ())]
+    dkim = [_texts(result, names) for result in auth.get("dkim", ())]
+    spf = [_texts(result, names) for result in auth.get("spf", ())]
+    return RecordTexts(
+        _text(row, "source_ip"), _text(row, "count"), _text(evaluated, "disposition"), _text(evaluated, "dkim"),
+        _text(evaluated, "spf"), tuple((fields.get("type", ""), fields.get("comment", "")) for fields in reasons),
+        identifiers.get("header_from", ""), identifiers.get("envelope_from", ""), identifiers.get("envelope_to", ""),
+        tuple((fields.get("domain", ""), fields.get("selector", ""), fields.get("result", ""),
+               fields.get("human_result", "")) for fields in dkim),
+        tuple((fields.get("domain", ""), fields.get("scope", ""), fields.get("result", "")) for fields in spf),
     )
 
 
-_new_row = tuple.__new__  # Row._make without its checks
+def row_of(texts: RecordTexts, number: int, values: Values) -> Row | None:
+    """The Row the texts of the ``number``th record make (values checked, warnings noted); None
+    (with a warning) when its source_ip is unusable."""
+    notes, enum = values.notes, values.enum
+    count = read_count(texts.count, number)
+    address = read_source(texts.source_ip, number, count, notes)
+    if address is None:
+        return None
+    reasons = tuple(Reason(enum(kind, REASON_TYPES, "reason type"), comment)
+                    for kind, comment in texts.reasons if kind or comment)
+    dkim_results = tuple(
+        DkimResult(domain.lower(), selector, enum(result, DKIM_RESULTS, "DKIM result"), human_result)
+        for domain, selector, result, human_result in texts.dkim_results)
+    spf_results = tuple(
+        SpfResult(domain.lower(), enum(scope, SPF_SCOPES, "SPF scope"), enum(result, SPF_RESULTS, "SPF result"))
+        for domain, scope, result in texts.spf_results)
+    header_from = texts.header_from.lower()
+    if not header_from:
+        notes.add(f"Record {number} has no identifiers/header_from")
+    return _new_row(Row, (
+        address, count, enum(texts.disposition, DISPOSITIONS, "disposition"),
+        enum(texts.dkim, ALIGNED_RESULTS, "aligned DKIM result"), enum(texts.spf, ALIGNED_RESULTS, "aligned SPF result"),
+        reasons, header_from, texts.envelope_from.lower(), texts.envelope_to.lower(), dkim_results, spf_results,
+    ))
 
 
 class RecordReader:
@@ -794,8 +810,8 @@ class RecordReader:
     Only the first occurrence of a shape is read element by element.
 
     A record from the fast way (see records.py) comes as its bytes, which are its shape as they
-    are (without source_ip and count); only the first of each shape is made an element
-    (``read_element``) and read."""
+    are (without source_ip and count); the first of each shape is read by its layout
+    (``RecordLayouts``), or else made an element (``read_element``) and read."""
 
     SHAPES = 4096  # remembered at most (then forgotten all at once) ...
     SHAPE_SIZE = 4096  # ... of records of at most this many characters (usually 500 to 1,500)
@@ -808,6 +824,7 @@ class RecordReader:
         self.names, self.values, self.check = names, values, check
         self.read_element = read_element
         self.shapes: dict = {}  # shape (str, or bytes from the fast way) -> the row's values after source_ip and count
+        self.layouts = RecordLayouts(self._element_texts) if read_element is not None else None
 
     def __call__(self, record, number: int) -> Row | None:
         """The row of a record given as an element (for its bytes: ``read_bytes``)."""
@@ -826,9 +843,7 @@ class RecordReader:
         """The row of a record given as its bytes (from the fast way)."""
         found = self.RAW_SOURCE_AND_COUNT.match(record)
         if found is None:
-            element = self.read_element(record)
-            self.check(element)
-            return read_row(element, number, self.names, self.values)
+            return row_of(self.layouts.texts(record), number, self.values)
         _, (ip_start, ip_end), (count_start, count_end) = found.regs
         if ip_start == 24 and count_start - ip_end == 19:  # <record><row><source_ip>, </source_ip><count>
             shape = record[count_end:]  # (the usual case: the rest is the shape)
@@ -836,7 +851,7 @@ class RecordReader:
             shape = record[:ip_start] + record[ip_end:count_start] + record[count_end:]
         rest = self.shapes.get(shape)
         if rest is None:
-            return self._read_new_shape(self.read_element(record), shape, number)
+            return self._remember(shape, row_of(self.layouts.texts(record), number, self.values))
         raw_count = record[count_start:count_end]
         if raw_count.isdigit() and len(raw_count) < 19:  # the usual case (bytes: ASCII digits only)
             count = int(raw_count)
@@ -852,12 +867,20 @@ class RecordReader:
 
     def _read_new_shape(self, record, shape, number: int) -> Row | None:
         self.check(record)
-        row = read_row(record, number, self.names, self.values)
+        return self._remember(shape, read_row(record, number, self.names, self.values))
+
+    def _remember(self, shape, row: Row | None) -> Row | None:
         if row is not None:
             if len(self.shapes) >= self.SHAPES:
                 self.shapes.clear()
             self.shapes[shape] = row[2:]
         return row
+
+    def _element_texts(self, record: bytes) -> RecordTexts:
+        """The texts of a record's bytes read as an element (checked against the limits first)."""
+        element = self.read_element(record)
+        self.check(element)
+        return record_texts(element, self.names)
 
     def _row_of_shape(self, rest: tuple, raw_ip: str, raw_count: str, number: int) -> Row | None:
         if raw_count.isascii() and raw_count.isdigit() and len(raw_count) < 19:  # the usual case
@@ -870,6 +893,73 @@ class RecordReader:
         if not rest[4]:  # header_from
             self.values.notes.add(f"Record {number} has no identifiers/header_from")
         return Row._make((address, count, *rest))
+
+
+class RecordLayouts:
+    """The texts of a record from the fast way, read from its bytes by its layout (the sequence of its
+    tags) without libxml2: records of a report come in a handful of layouts, so only the first record
+    of each is read as an element (``element_texts``), and then with a number in place of each of its
+    texts, so that ``record_texts`` says which place holds which text; the next records of that layout
+    take their texts from those places. Texts so taken are what libxml2 reads: the fast way hands out
+    well-formed records with no reference, comment, CDATA or processing instruction, and a layout is
+    used only when every tag is a plain name (no attribute, namespace prefix or empty-element tag) and
+    the record holds no carriage return (libxml2 reads CR LF as LF). Any other record is read as an
+    element. A layout that nests too deep or holds too many elements is refused with its first
+    record, as that record itself would be: its numbered copy has the same elements, and
+    ``element_texts`` checks them."""
+
+    LAYOUTS = 1024  # remembered at most (then forgotten all at once)
+    PARTS = re.compile(rb"(<[^>]*>)")  # splits a record into its texts and its tags, in turn
+    PLAIN_TAG = re.compile(rb"</?[A-Za-z_][A-Za-z0-9_.-]*>")
+
+    def __init__(self, element_texts):
+        self.element_texts = element_texts  # a record's bytes -> its RecordTexts, read as an element
+        self.layouts: dict[bytes, RecordTexts | None] = {}  # tags -> the place of each text (None: not plain)
+
+    def texts(self, record: bytes) -> RecordTexts:
+        if b"\r" in record:
+            return self.element_texts(record)
+        parts = self.PARTS.split(record)  # text, tag, text, tag ... text: the text after tag i is parts[2 * i + 2]
+        tags = parts[1::2]
+        key = b"".join(tags)
+        layout = self.layouts.get(key, self)
+        if layout is self:
+            layout = self._layout(tags)
+            if len(self.layouts) >= self.LAYOUTS:
+                self.layouts.clear()
+            self.layouts[key] = layout
+        if layout is None:
+            return self.element_texts(record)
+
+        def text(place):
+            return parts[place].decode().strip() if place else ""
+
+        return RecordTexts(
+            text(layout.source_ip), text(layout.count), text(layout.disposition), text(layout.dkim),
+            text(layout.spf), tuple(tuple(map(text, places)) for places in layout.reasons),
+            text(layout.header_from), text(layout.envelope_from), text(layout.envelope_to),
+            tuple(tuple(map(text, places)) for places in layout.dkim_results),
+            tuple(tuple(map(text, places)) for places in layout.spf_results),
+        )
+
+    def _layout(self, tags: list[bytes]) -> RecordTexts | None:
+        """Where each text of records with these tags is (the index in their ``PARTS`` split; None
+        where there is none); None when a tag is not plain."""
+        if not all(self.PLAIN_TAG.fullmatch(tag) for tag in tags):
+            return None
+        numbered = b"".join(tag + b"%d" % (2 * index + 2) for index, tag in enumerate(tags[:-1])) + tags[-1]
+        texts = self.element_texts(numbered)
+
+        def place(text):
+            return int(text) if text else None
+
+        return RecordTexts(
+            place(texts.source_ip), place(texts.count), place(texts.disposition), place(texts.dkim),
+            place(texts.spf), tuple(tuple(map(place, found)) for found in texts.reasons),
+            place(texts.header_from), place(texts.envelope_from), place(texts.envelope_to),
+            tuple(tuple(map(place, found)) for found in texts.dkim_results),
+            tuple(tuple(map(place, found)) for found in texts.spf_results),
+        )
 
 
 # The whole: metadata first, then rows as they are asked for -------------------------------------

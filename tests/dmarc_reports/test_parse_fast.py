@@ -321,3 +321,77 @@ def test_it_reads_damaged_and_odd_reports_as_the_general_way(insertions, kept, c
     with pytest.MonkeyPatch.context() as patch:
         ways = Ways(patch)
         ways.same(document, chunks=[chunk])
+
+
+# -- records of a new shape, read by their layout (RecordLayouts) -----------------------------------
+
+TEXTS = st.one_of(  # what XML allows in text where the fast way reads (no <, &, CR; no "]]>")
+    st.text(st.characters(blacklist_categories=["Cs", "Cc", "Cn"], blacklist_characters="<&]\r")
+            | st.sampled_from([" ", "\t", "\n", ">"]), max_size=12),
+    st.sampled_from(["", " pass ", "PASS", "Fail", "forwarded", "example.COM", "é\u2028"]))
+
+
+def layout_record(n, texts):
+    """A record whose every text (element texts and the whitespace between elements) comes from ``texts``."""
+    t = iter(texts)
+    return (f"<record>{next(t)}<row>{next(t)}<source_ip> 192.0.2.{n % 250 + 1} </source_ip>{next(t)}"
+            f"<count>{n % 9 + 1}</count><policy_evaluated><disposition>{next(t)}</disposition><dkim>{next(t)}</dkim>"
+            f"<spf>{next(t)}</spf><reason><type>{next(t)}</type><comment>{next(t)}<x>{next(t)}</x>{next(t)}</comment>"
+            f"</reason><reason>{next(t)}</reason></policy_evaluated></row><identifiers><header_from>{next(t)}"
+            f"</header_from><envelope_from>{next(t)}</envelope_from></identifiers><auth_results><dkim><domain>"
+            f"{next(t)}</domain><selector>{next(t)}</selector><result>{next(t)}</result></dkim><dkim><domain>{next(t)}"
+            f"</domain><domain>{next(t)}</domain></dkim><spf><scope>{next(t)}</scope><domain>{next(t)}</domain>"
+            f"<result>{next(t)}</result></spf></auth_results>{next(t)}</record>\n")
+
+
+class Counted:
+    """Counts the records read as elements (not by their layout)."""
+
+    def __init__(self, monkeypatch):
+        self.as_elements = 0
+        element_texts = RecordReader._element_texts
+
+        def counted(reader, record):
+            self.as_elements += 1
+            return element_texts(reader, record)
+
+        monkeypatch.setattr(RecordReader, "_element_texts", counted)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(texts=st.lists(st.lists(TEXTS, min_size=24, max_size=24), min_size=1, max_size=6))
+def test_it_reads_records_by_their_layout_as_libxml2_reads_them(ways, monkeypatch, texts):
+    counted = Counted(monkeypatch)
+    items = [layout_record(n, texts[n % len(texts)]) for n in range(30)]
+    result = ways.same(report(items), chunks=[61, PlainRecords.CHUNK])
+    assert len(result[4]) == 30 and ways.gave_up == 0
+    # one record read as an element per layout and chunk size, at most (its numbered copy)
+    assert counted.as_elements <= 2
+
+
+@pytest.mark.parametrize("odd", [
+    '<comment kind="x">a</comment>', "<comment/>", "<d:comment xmlns:d='urn:d'>a</d:comment>", "<comment>\ra</comment>",
+    "<comment>a<b/>c</comment>",
+])
+def test_it_reads_records_with_tags_it_cannot_lay_out_as_elements(ways, monkeypatch, odd):
+    counted = Counted(monkeypatch)
+    items = [record(n, header_from=f"d{n}.example", extra=f"<dkim><domain>x</domain>{odd}</dkim>") for n in range(40)]
+    result = ways.same(report(items), chunks=[PlainRecords.CHUNK])
+    assert len(result[4]) == 40 and ways.gave_up == 0 and counted.as_elements == 40
+
+
+def test_it_refuses_a_layout_too_deep_with_its_first_record(ways):
+    deep = "<x>" * 70 + "y" + "</x>" * 70
+    items = records(60)
+    items[30] = record(30, extra=f"<dkim>{deep}</dkim>")
+    result = ways.same(report(items))
+    assert result[6][0] == "refused" and "levels deep" in result[6][1] and len(result[4]) == 30
+
+
+def test_it_forgets_layouts_beyond_what_it_remembers(ways, monkeypatch):
+    from dmarc_reports.ingest.aggregate import RecordLayouts
+
+    monkeypatch.setattr(RecordLayouts, "LAYOUTS", 3)
+    items = [record(n, header_from=f"d{n}.example", extra="<dkim><domain>x</domain></dkim>" * (n % 7)) for n in range(80)]
+    result = ways.same(report(items))
+    assert len(result[4]) == 80 and {len(row.dkim_results) for row in result[4]} == set(range(7))
