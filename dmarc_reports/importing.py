@@ -29,7 +29,8 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import DataError
 
-from dmarc_reports.ingest import Failed, Limits, Parsed, Rejected, read_reports
+from dmarc_reports import ingest
+from dmarc_reports.ingest import Failed, Limits, Parsed, Rejected
 from dmarc_reports.models import IncomingFile
 from dmarc_reports.owners import Unresolved, owner_of
 from dmarc_reports.store import store_report
@@ -108,7 +109,7 @@ def import_file(source, *, name: str, org=None, via: str, user=None, enrich: boo
             results.append(ReportOutcome("rejected", error=received.refusal, member=name))
         else:
             if reports is None:
-                reports = read_reports(received.stream, name=name, limits=limits())
+                reports = ingest.read_reports(received.stream, name=name, limits=limits())
             for item in reports:
                 results.append(import_item(item, org, incoming))
     except Exception:  # a bug, or the database went away: the file's record says so, then the error goes on

@@ -33,8 +33,9 @@ import sys
 from pathlib import Path
 from typing import Iterator
 
-from dmarc_reports.ingest import Failed, Limits, Parsed, Rejected, read_reports
-from dmarc_reports.ingest.aggregate import RowStream
+from dmarc_reports import ingest
+from dmarc_reports.ingest import Failed, Limits, Parsed, Rejected
+from dmarc_reports.ingest.reports import RowStream
 from dmarc_reports.prepare import BATCH, RowValues, prepare_report
 
 AHEAD = 1024 * 1024  # bytes the pipe to the storer holds (Linux's largest for an unprivileged process)
@@ -47,7 +48,7 @@ def read_files(paths: list[str], limits: Limits, send, rollups_per_batch: bool) 
     for path in paths:
         try:
             if os.path.getsize(path) <= limits.max_total_bytes:  # larger files are refused unread by the storer
-                for item in read_reports(path, name=Path(path).name, limits=limits):
+                for item in ingest.read_reports(path, name=Path(path).name, limits=limits):
                     send_item(item, send, rollups_per_batch)
         except OSError:
             pass  # the storer opens the file itself and says why it cannot be read

@@ -34,7 +34,6 @@ import ipaddress
 import itertools
 import re
 import socket
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import BinaryIO, Iterator, NamedTuple
@@ -45,6 +44,7 @@ from .detect import strip_bom
 from .errors import Rejected
 from .limits import Limits
 from .records import GiveUp, PlainRecords, wrap
+from .reports import AggregateReport, DkimResult, Policy, Reason, Row, RowStream, SpfResult  # noqa: F401
 
 DISPOSITIONS = {"none", "quarantine", "reject", "pass"}
 DKIM_RESULTS = {"none", "pass", "fail", "policy", "neutral", "temperror", "permerror"}
@@ -62,119 +62,6 @@ COUNT = re.compile(r"\+?\d{1,19}")
 HEX_AND_COLONS = re.compile(r"[0-9A-Fa-f:]+")
 MAX_WARNINGS = 100
 PROLOG_LIMIT = 65536
-
-
-class Reason(NamedTuple):
-    type: str
-    comment: str
-
-
-class DkimResult(NamedTuple):
-    domain: str
-    selector: str
-    result: str
-    human_result: str
-
-
-class SpfResult(NamedTuple):
-    domain: str
-    scope: str
-    result: str
-
-
-class Row(NamedTuple):
-    source_ip: str  # normalised (IPv4-mapped IPv6 becomes IPv4)
-    count: int
-    disposition: str
-    dkim: str  # aligned DKIM result from policy_evaluated ("" when absent)
-    spf: str  # aligned SPF result from policy_evaluated ("" when absent)
-    reasons: tuple[Reason, ...]
-    header_from: str
-    envelope_from: str
-    envelope_to: str
-    dkim_results: tuple[DkimResult, ...]
-    spf_results: tuple[SpfResult, ...]
-
-
-@dataclass
-class Policy:
-    domain: str
-    p: str = ""
-    sp: str = ""
-    np: str = ""
-    adkim: str = ""
-    aspf: str = ""
-    pct: int | None = None
-    fo: str = ""
-    testing: str = ""
-    discovery_method: str = ""
-
-
-class RowStream:
-    """The report's rows, parsed as they are read; counts them on the way."""
-
-    def __init__(self, rows: Iterator[Row]):
-        self._rows = rows
-        self.records = 0
-        self.messages = 0
-        self.done = False
-
-    def __iter__(self):
-        return self
-
-    def __next__(self) -> Row:
-        try:
-            row = next(self._rows)
-        except StopIteration:
-            self.done = True
-            raise
-        self.records += 1
-        self.messages += row.count
-        return row
-
-    def batches(self, size: int = 5000) -> Iterator[list[Row]]:
-        while batch := list(itertools.islice(self._rows, size)):
-            self.records += len(batch)
-            self.messages += sum(row.count for row in batch)
-            yield batch
-        self.done = True
-
-
-@dataclass
-class AggregateReport:
-    org_name: str
-    email: str
-    extra_contact_info: str
-    report_id: str
-    date_begin: datetime
-    date_end: datetime
-    policy: Policy
-    errors: list[str] = field(default_factory=list)
-    generator: str = ""
-    version: str = ""
-    warnings: list[str] = field(default_factory=list)
-    rows: RowStream = field(default_factory=lambda: RowStream(iter(())))
-
-    kind = "aggregate"
-
-    @property
-    def identity(self) -> tuple:
-        """What makes two uploads the same report: reporter, id, domain and period."""
-        return (self.org_name, self.report_id, self.policy.domain, self.date_begin, self.date_end)
-
-    @property
-    def records(self) -> int:
-        self._require_rows_read()
-        return self.rows.records
-
-    @property
-    def messages(self) -> int:
-        self._require_rows_read()
-        return self.rows.messages
-
-    def _require_rows_read(self):
-        if not self.rows.done:
-            raise RuntimeError("Read report.rows to the end first: records and messages are counted as the rows go by")
 
 
 class Notes:

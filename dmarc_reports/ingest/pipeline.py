@@ -29,36 +29,16 @@ file is closed when the iterator moves on.
 
 import contextlib
 import io
-from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
 from . import detect
-from .aggregate import AggregateReport, parse_aggregate
+from .aggregate import parse_aggregate
 from .errors import Failed, Rejected
 from .limits import Budget, Limits
+from .reports import AggregateReport, Parsed
 from .tls import TlsReport, parse_tls
 from .unwrap import Member, copy_to_spool, unwrap
-
-
-@dataclass
-class Parsed:
-    member: str
-    report: AggregateReport | TlsReport
-
-    @property
-    def kind(self) -> str:
-        return self.report.kind
-
-    @property
-    def records(self) -> int:
-        """Aggregate rows, or TLS policies (for aggregate: once the rows are read)."""
-        return self.report.records
-
-    @property
-    def messages(self) -> int:
-        """Sum of the rows' counts, or TLS sessions successful + failed."""
-        return self.report.messages
 
 
 def read_reports(source, name: str | None = None, limits: Limits | None = None) -> Iterator[Parsed | Failed]:
