@@ -15,20 +15,23 @@ then its rows already prepared for storing (``prepare``: column values in batche
 figures; plain tuples that cost little to send), then their end (the report's complete warnings) or
 the ``Rejected`` that stopped them. It is a fresh interpreter (no fork of a process that may run
 threads or hold a database connection) and never touches Django; ``manage.py`` may have started it
-already (``head_start``). The pipe between the two bounds how far it runs ahead (``AHEAD``: about
-9,000 prepared rows, so it reads on while Django loads in the storer), and memory stays flat on both
-sides. What the caller does not read (a file refused before reading, the rows of a duplicate
-report) is skipped.
+already (``head_start``). The pipe between the two (``AHEAD``: about 9,000 prepared rows) and what
+the reader holds besides (``HELD``, see ``Sender``) bound how far it runs ahead: far enough to read a
+big report while Django loads in the storer, and memory stays flat on both sides. What the caller
+does not read (a file refused before reading, the rows of a duplicate report) is skipped.
 
 The pickles come from our own child, which builds them from plain values it parsed: nothing a
 report sender writes is ever unpickled as code.
 """
 
+import collections
 import dataclasses
 import fcntl
 import json
 import os
 import pickle
+import select
+import stat
 import sys
 from pathlib import Path
 from typing import Iterator
@@ -39,6 +42,7 @@ from dmarc_reports.ingest.reports import RowStream
 from dmarc_reports.prepare import BATCH, RowValues, prepare_report
 
 AHEAD = 1024 * 1024  # bytes the pipe to the storer holds (Linux's largest for an unprivileged process)
+HELD = 16 * 1024 * 1024  # bytes of messages held besides when the pipe is full (about 140,000 rows; see Sender)
 
 
 # -- the reader (the child process) -------------------------------------------------------------------
@@ -81,17 +85,51 @@ def main(argv: list[str]) -> int:
         fcntl.fcntl(out.fileno(), getattr(fcntl, "F_SETPIPE_SZ", None), AHEAD)
     except (OSError, TypeError):  # not a pipe (a file, a terminal), or the system allows less
         pass
-
-    def send(message) -> None:
-        pickle.dump(message, out, protocol=pickle.HIGHEST_PROTOCOL)
-        out.flush()
-
+    sender = Sender(out.fileno())
     try:
-        read_files(argv[1:], Limits(**options["limits"]), send, options["rollups_per_batch"])
+        read_files(argv[1:], Limits(**options["limits"]), sender.send, options["rollups_per_batch"])
+        sender.flush()
     except BrokenPipeError:  # the storer stopped: nothing to say, nor to flush at exit
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
     return 0
+
+
+class Sender:
+    """Writes messages (pickled) to the storer without waiting for it while it cannot read yet (Django
+    still loading): what the pipe cannot take is held here, up to ``HELD`` bytes, and written as the
+    pipe empties; past that, it waits. So the reader reads on, and the storer finds the rows prepared."""
+
+    def __init__(self, fd: int):
+        self.fd = fd
+        self.held: collections.deque[memoryview] = collections.deque()
+        self.size = 0
+        if stat.S_ISFIFO(os.fstat(fd).st_mode):  # (only the storer's pipe: a file or terminal is left as it is)
+            os.set_blocking(fd, False)
+
+    def send(self, message) -> None:
+        data = memoryview(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+        self.held.append(data)
+        self.size += len(data)
+        self._write(wait=self.size > HELD)
+
+    def flush(self) -> None:
+        self._write(wait=True)
+
+    def _write(self, wait: bool) -> None:
+        while self.held:
+            try:
+                written = os.write(self.fd, self.held[0])
+            except BlockingIOError:
+                if not wait:
+                    return
+                select.select([], [self.fd], [])
+                continue
+            self.size -= written
+            if written == len(self.held[0]):
+                self.held.popleft()
+            else:
+                self.held[0] = self.held[0][written:]
 
 
 # -- the storer's side ----------------------------------------------------------------------------------
