@@ -121,3 +121,33 @@ def test_it_reads_up_to_a_mebibyte_ahead(tmp_path):
         next(items)  # (the reader is running: it set the size before it sent anything)
         assert fcntl.fcntl(ahead.process.stdout.fileno(), fcntl.F_GETPIPE_SZ) == AHEAD
         list(items)
+
+
+def test_it_holds_what_the_pipe_cannot_take_yet_and_keeps_the_order(monkeypatch):
+    import pickle
+    import threading
+
+    from dmarc_reports import read_ahead
+
+    monkeypatch.setattr(read_ahead, "HELD", 3 * 1024 * 1024)
+    readable, writable = os.pipe()
+    messages = [("rows", os.urandom(100_000), n) for n in range(60)]  # 6 MB: past the pipe and HELD
+    sender = read_ahead.Sender(writable)
+    for message in messages[:25]:  # nobody reads yet: held, not waited for
+        sender.send(message)
+    assert 0 < sender.size <= 2_600_000
+    received = []
+
+    def read_all():
+        with os.fdopen(readable, "rb") as stream:
+            received.extend(pickle.load(stream) for _ in messages)
+
+    reader = threading.Thread(target=read_all)
+    reader.start()
+    for message in messages[25:]:  # past HELD: waits for the reader
+        sender.send(message)
+        assert sender.size <= read_ahead.HELD
+    sender.flush()
+    os.close(writable)
+    reader.join()
+    assert received == messages and sender.size == 0
