@@ -44,7 +44,7 @@ from .detect import strip_bom
 from .errors import Rejected
 from .limits import Limits
 from .records import GiveUp, PlainRecords, wrap
-from .reports import AggregateReport, DkimResult, Policy, Reason, Row, RowStream, SpfResult  # noqa: F401
+from .reports import AggregateReport, DkimResult, Policy, Reason, Row, RowStream, SpfResult
 
 DISPOSITIONS = {"none", "quarantine", "reject", "pass"}
 DKIM_RESULTS = {"none", "pass", "fail", "policy", "neutral", "temperror", "permerror"}
@@ -817,17 +817,7 @@ class RecordLayouts:
             self.layouts[key] = layout
         if layout is None:
             return self.element_texts(record)
-
-        def text(place):
-            return parts[place].decode().strip() if place else ""
-
-        return RecordTexts(
-            text(layout.source_ip), text(layout.count), text(layout.disposition), text(layout.dkim),
-            text(layout.spf), tuple(tuple(map(text, places)) for places in layout.reasons),
-            text(layout.header_from), text(layout.envelope_from), text(layout.envelope_to),
-            tuple(tuple(map(text, places)) for places in layout.dkim_results),
-            tuple(tuple(map(text, places)) for places in layout.spf_results),
-        )
+        return map_texts(layout, lambda place: parts[place].decode().strip() if place else "")
 
     def _layout(self, tags: list[bytes]) -> RecordTexts | None:
         """Where each text of records with these tags is (the index in their ``PARTS`` split; None
@@ -835,18 +825,13 @@ class RecordLayouts:
         if not all(self.PLAIN_TAG.fullmatch(tag) for tag in tags):
             return None
         numbered = b"".join(tag + b"%d" % (2 * index + 2) for index, tag in enumerate(tags[:-1])) + tags[-1]
-        texts = self.element_texts(numbered)
+        return map_texts(self.element_texts(numbered), lambda text: int(text) if text else None)
 
-        def place(text):
-            return int(text) if text else None
 
-        return RecordTexts(
-            place(texts.source_ip), place(texts.count), place(texts.disposition), place(texts.dkim),
-            place(texts.spf), tuple(tuple(map(place, found)) for found in texts.reasons),
-            place(texts.header_from), place(texts.envelope_from), place(texts.envelope_to),
-            tuple(tuple(map(place, found)) for found in texts.dkim_results),
-            tuple(tuple(map(place, found)) for found in texts.spf_results),
-        )
+def map_texts(texts: RecordTexts, function) -> RecordTexts:
+    """``texts`` with ``function`` applied to each text (those in tuples too)."""
+    return RecordTexts._make(tuple(tuple(map(function, item)) for item in field) if type(field) is tuple
+                             else function(field) for field in texts)
 
 
 # The whole: metadata first, then rows as they are asked for -------------------------------------

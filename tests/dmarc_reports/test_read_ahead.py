@@ -7,7 +7,7 @@ import signal
 
 import pytest
 
-from dmarc_reports.ingest import Failed, Limits, Parsed, Rejected, read_reports
+from dmarc_reports.ingest import Failed, Limits, Rejected, read_reports
 from dmarc_reports.store import prepared_parts, rollups_per_batch
 from dmarc_reports.read_ahead import AHEAD, ReadAhead, ReaderFailed
 
