@@ -51,9 +51,7 @@ def named_sources(org_id: int, domain: str, sources: list[tuple], new_days: set[
     named, to_copy = {}, defaultdict(list)
     with connection.cursor() as cursor:
         for day, addresses in addresses_of.items():
-            for start in range(0, len(addresses), ADDRESSES_PER_QUERY):
-                chunk = addresses[start:start + ADDRESSES_PER_QUERY]
-                listed = ", ".join(["%s"] * len(chunk))
+            for chunk, listed in _in_lists(addresses):
                 if day in new_days:
                     cursor.execute(f"SELECT {q('ip')}, '', {q('service')} FROM {host} WHERE {q('ip')} IN ({listed}) "
                                    f"AND {q('service')} <> ''", chunk)
@@ -70,15 +68,21 @@ def named_sources(org_id: int, domain: str, sources: list[tuple], new_days: set[
                     if not own:
                         to_copy[(day, looked_up)].append(address)
         for (day, service), addresses in to_copy.items():
-            for start in range(0, len(addresses), ADDRESSES_PER_QUERY):
-                chunk = addresses[start:start + ADDRESSES_PER_QUERY]
+            for chunk, listed in _in_lists(addresses):
                 cursor.execute(
                     f"UPDATE {rollup} SET {q('service')} = %s WHERE {q('organization_id')} = %s "
                     f"AND {q('domain')} = %s AND {q('day')} = %s AND {q('service')} = '' "
-                    f"AND {q('source_ip')} IN ({', '.join(['%s'] * len(chunk))})",
+                    f"AND {q('source_ip')} IN ({listed})",
                     [service, org_id, domain, day, *chunk],
                 )
     return named
+
+
+def _in_lists(addresses: list[str]):
+    """(chunk, "%s, %s, ...") for the addresses, ``ADDRESSES_PER_QUERY`` at a time."""
+    for start in range(0, len(addresses), ADDRESSES_PER_QUERY):
+        chunk = addresses[start:start + ADDRESSES_PER_QUERY]
+        yield chunk, ", ".join(["%s"] * len(chunk))
 
 
 def days_held(org_id: int, domain: str, days: list[str]) -> set[str]:
