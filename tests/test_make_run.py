@@ -1,5 +1,6 @@
 """`make run` as a newcomer runs it: set-up, demo data, admin login printed, server and worker up."""
 
+import contextlib
 import os
 import signal
 import socket
@@ -61,5 +62,8 @@ def test_it_serves_the_sign_in_page_with_the_worker_running(tmp_path):
         try:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
+            pass
+        with contextlib.suppress(ProcessLookupError):  # whatever of the server and worker outlived make
             os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
         log.close()
