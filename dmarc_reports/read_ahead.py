@@ -27,6 +27,7 @@ report sender writes is ever unpickled as code.
 import collections
 import dataclasses
 import fcntl
+import gc
 import json
 import os
 import pickle
@@ -68,6 +69,7 @@ def send_item(item, send, rollups_per_batch: bool) -> None:
         send(("parsed", item))
         return
     send(("aggregate", Parsed(item.member, dataclasses.replace(report, rows=None))))  # its rows follow
+    gc.disable()  # rows make tuples and strings by the thousand and no reference cycle: nothing to collect
     try:
         for part in prepare_report(report.rows.batches(BATCH), report.date_begin, report.date_end,
                                    rollups_per_batch):
@@ -75,6 +77,8 @@ def send_item(item, send, rollups_per_batch: bool) -> None:
     except Rejected as error:
         send(("rows rejected", str(error)))
         return
+    finally:
+        gc.enable()
     send(("end of rows", report.warnings))
 
 
