@@ -1,9 +1,9 @@
 """A head start for ``import_reports``: its files are read from the moment Python starts.
 
 ``manage.py`` calls ``start(argv)`` for an ``import_reports`` command line, before Django loads:
-the reader process (``read_ahead``) starts on the files at once, with the ingest limits the
-environment sets and the way roll-ups come for the database it names (``prepare``), and reads and
-parses them while Django loads here. The command takes it over (``read_ahead.ReadAhead``, through
+the reader process (``read_ahead``), a fork of this one, starts on the files at once, with the
+ingest limits the environment sets and the way roll-ups come for the database it names
+(``prepare``), and reads and parses them while Django loads here. The command takes it over (``read_ahead.ReadAhead``, through
 ``take``) when it reads the same files the same way; otherwise it is stopped and the command starts
 a reader of its own, so a command line or environment this module misreads costs time, never a
 wrong import.
@@ -15,6 +15,7 @@ import argparse
 import atexit
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -54,6 +55,55 @@ def spawn(paths: list, reader_options: dict) -> subprocess.Popen:
     )
 
 
+def fork(paths: list, reader_options: dict) -> "Forked":
+    """The reader for these files and ``options`` as a fork of this process, its items on a pipe. Only
+    for a process that has loaded nothing yet (``manage.py``: no thread, no connection, a few modules of
+    the standard library): the reader then needs no interpreter of its own to start, and reads from
+    the first millisecond (a spawned one starts about 45 ms later)."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the reader, until it exits here: it never returns to manage.py
+        status = 1
+        try:
+            os.close(read_end)
+            os.setsid()  # its own session, as a spawned reader's: Ctrl-C reaches the storer, which stops it
+            from dmarc_reports import read_ahead
+
+            status = read_ahead.run(write_end, paths, reader_options)
+        except BaseException:
+            import traceback
+
+            traceback.print_exc()  # (on the terminal, as a spawned reader's would be)
+            sys.stderr.flush()
+        finally:
+            os._exit(status)  # nothing of manage.py's to run or flush here
+    os.close(write_end)
+    return Forked(pid, open(read_end, "rb"))
+
+
+class Forked:
+    """A reader started by ``fork``, with what ``ReadAhead`` and ``stop`` use of a ``subprocess.Popen``."""
+
+    def __init__(self, pid: int, stdout):
+        self.pid, self.stdout, self.returncode = pid, stdout, None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self) -> int:
+        if self.returncode is None:
+            self.returncode = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
+        return self.returncode
+
+    def terminate(self) -> None:
+        if self.poll() is None:
+            os.kill(self.pid, signal.SIGTERM)
+
+
 def start(argv: list[str]) -> None:
     """Start the reader for the files of an ``import_reports`` command line (the arguments after the
     command's name); nothing when the line cannot be read or names no file."""
@@ -73,7 +123,7 @@ def start(argv: list[str]) -> None:
         return
     if paths:
         early = options(limits, rollups_per_batch=sqlite_named())
-        process = spawn(paths, early)
+        process = fork(paths, early) if "django" not in sys.modules else spawn(paths, early)
         _started = (paths, early, process)
         atexit.register(stop, process)  # if the command never takes it
 

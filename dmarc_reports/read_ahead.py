@@ -9,13 +9,14 @@ parsed and prepared: with two cores, that work costs (almost) no wall time of it
                 ...                        # but an aggregate report's rows come prepared (``prepare``)
 
 The reader is ``python -m dmarc_reports.read_ahead OPTIONS PATH...`` (``head_start.options``: the
-ingest limits, and whether roll-ups come after each batch): it runs ``read_reports`` on each path in
-turn and writes every item to its standard output with pickle: an aggregate report's header first,
+ingest limits, and whether roll-ups come after each batch), or ``run`` in a fork of ``manage.py``
+(``head_start``): it runs ``read_reports`` on each path in turn and writes every item to the storer's
+pipe with pickle: an aggregate report's header first,
 then its rows already prepared for storing (``prepare``: column values in batches, and roll-up
 figures; plain tuples that cost little to send), then their end (the report's complete warnings) or
-the ``Rejected`` that stopped them. It is a fresh interpreter (no fork of a process that may run
-threads or hold a database connection) and never touches Django; ``manage.py`` may have started it
-already (``head_start``). The pipe between the two (``AHEAD``: about 9,000 prepared rows) and what
+the ``Rejected`` that stopped them. It never touches Django. The storer starts it as a fresh
+interpreter (no fork of a process that may run threads or hold a database connection), unless
+``manage.py`` started it already, forked before it loaded anything (``head_start``). The pipe between the two (``AHEAD``: about 9,000 prepared rows) and what
 the reader holds besides (``HELD``, see ``Sender``) bound how far it runs ahead: far enough to read a
 big report while Django loads in the storer, and memory stays flat on both sides. What the caller
 does not read (a file refused before reading, the rows of a duplicate report) is skipped.
@@ -83,18 +84,25 @@ def send_item(item, send, rollups_per_batch: bool) -> None:
 
 
 def main(argv: list[str]) -> int:
-    options = json.loads(argv[0])
-    out = sys.stdout.buffer
+    """``python -m dmarc_reports.read_ahead OPTIONS PATH...``: the messages on standard output."""
+    status = run(sys.stdout.fileno(), argv[1:], json.loads(argv[0]))
+    if status:  # the storer stopped: nothing to say, nor to flush at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return status
+
+
+def run(fd: int, paths: list[str], options: dict) -> int:
+    """Read ``paths`` with ``options`` (``head_start.options``), the messages written to ``fd`` (the
+    pipe to the storer): 0, or 1 when the storer stopped reading them."""
     try:  # (Linux only; elsewhere the system's size)
-        fcntl.fcntl(out.fileno(), getattr(fcntl, "F_SETPIPE_SZ", None), AHEAD)
+        fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", None), AHEAD)
     except (OSError, TypeError):  # not a pipe (a file, a terminal), or the system allows less
         pass
-    sender = Sender(out.fileno())
+    sender = Sender(fd)
     try:
-        read_files(argv[1:], Limits(**options["limits"]), sender.send, options["rollups_per_batch"])
+        read_files(paths, Limits(**options["limits"]), sender.send, options["rollups_per_batch"])
         sender.flush()
-    except BrokenPipeError:  # the storer stopped: nothing to say, nor to flush at exit
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except BrokenPipeError:
         return 1
     return 0
 

@@ -1,5 +1,6 @@
 """The reader that manage.py starts before Django loads is taken over only when it reads what the command reads."""
 
+import json
 import os
 import subprocess
 import sys
@@ -73,6 +74,36 @@ def test_it_reads_the_limits_the_environment_sets(monkeypatch, reports):
     early = started_process()
     with ReadAhead(paths, Limits(max_total_bytes=5000, max_members=7), rollups_per_batch()) as ahead:
         assert ahead.process is early
+
+
+FORKED = """
+import json, sys
+from dmarc_reports import head_start
+from dmarc_reports.ingest import Limits
+from dmarc_reports.read_ahead import ReadAhead
+
+folder, paths = sys.argv[1], json.loads(sys.argv[2])
+head_start.start([folder])
+early = head_start._started[2]
+assert isinstance(early, head_start.Forked), early
+with ReadAhead(paths, Limits(), head_start.sqlite_named()) as ahead:
+    assert ahead.process is early
+    print([item.report.report_id for _ in paths for item in ahead.reports()])
+head_start.start([folder])
+other = head_start._started[2]
+assert head_start.take(paths[:1]) is None  # other files: stopped
+print(early.returncode is not None, other.returncode is not None, "django" in sys.modules)
+"""
+
+
+def test_it_forks_the_reader_from_a_process_that_has_loaded_nothing(reports):
+    """As manage.py starts it (a process without Django, without threads): a fork, read as a spawned
+    reader is, and stopped and waited for the same way."""
+    folder, paths = reports
+    done = subprocess.run([sys.executable, "-c", FORKED, str(folder), json.dumps(paths)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["['early-0', 'early-1']", "True True False"]
 
 
 def test_it_imports_through_manage_py(reports, tmp_path):
