@@ -1,12 +1,12 @@
 """A head start for ``import_reports``: its files are read from the moment Python starts.
 
-``manage.py`` calls ``start(argv)`` for an ``import_reports`` command line, before Django loads:
-the reader process (``read_ahead``), a fork of this one, starts on the files at once, with the
-ingest limits the environment sets and the way roll-ups come for the database it names
-(``prepare``), and reads and parses them while Django loads here. The command takes it over (``read_ahead.ReadAhead``, through
-``take``) when it reads the same files the same way; otherwise it is stopped and the command starts
-a reader of its own, so a command line or environment this module misreads costs time, never a
-wrong import.
+``manage.py`` calls ``start(argv)`` for an ``import_reports`` command line, before Django loads: the
+reader process (``read_ahead``), a fork of this one, starts on the files at once, with the ingest
+limits the environment sets and the way roll-ups come for the database it names (``prepare``), and
+reads and parses them while Django loads here. The command takes it over (``read_ahead.ReadAhead``,
+through ``take``) when it reads the same files the same way; otherwise it is stopped and the command
+starts a reader of its own, so a command line or environment this module misreads costs time, never
+a wrong import.
 
 Only the standard library here: this runs before anything else is loaded.
 """

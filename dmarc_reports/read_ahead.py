@@ -10,16 +10,16 @@ parsed and prepared: with two cores, that work costs (almost) no wall time of it
 
 The reader is ``python -m dmarc_reports.read_ahead OPTIONS PATH...`` (``head_start.options``: the
 ingest limits, and whether roll-ups come after each batch), or ``run`` in a fork of ``manage.py``
-(``head_start``): it runs ``read_reports`` on each path in turn and writes every item to the storer's
-pipe with pickle: an aggregate report's header first,
-then its rows already prepared for storing (``prepare``: column values in batches, and roll-up
-figures; plain tuples that cost little to send), then their end (the report's complete warnings) or
-the ``Rejected`` that stopped them. It never touches Django. The storer starts it as a fresh
-interpreter (no fork of a process that may run threads or hold a database connection), unless
-``manage.py`` started it already, forked before it loaded anything (``head_start``). The pipe between the two (``AHEAD``: about 9,000 prepared rows) and what
-the reader holds besides (``HELD``, see ``Sender``) bound how far it runs ahead: far enough to read a
-big report while Django loads in the storer, and memory stays flat on both sides. What the caller
-does not read (a file refused before reading, the rows of a duplicate report) is skipped.
+(``head_start``): it runs ``read_reports`` on each path in turn and writes every item to the
+storer's pipe with pickle: an aggregate report's header first, then its rows already prepared for
+storing (``prepare``: column values in batches, and roll-up figures; plain tuples that cost little
+to send), then their end (the report's complete warnings) or the ``Rejected`` that stopped them. It
+never touches Django. The storer starts it as a fresh interpreter (no fork of a process that may run
+threads or hold a database connection), unless ``manage.py`` started it already, forked before it
+loaded anything (``head_start``). The pipe between the two (``AHEAD``: about 9,000 prepared rows)
+and what the reader holds besides (``HELD``, see ``Sender``) bound how far it runs ahead: far enough
+to read a big report while Django loads in the storer, and memory stays flat on both sides. What the
+caller does not read (a file refused before reading, the rows of a duplicate report) is skipped.
 
 The pickles come from our own child, which builds them from plain values it parsed: nothing a
 report sender writes is ever unpickled as code.
@@ -70,7 +70,7 @@ def send_item(item, send, rollups_per_batch: bool) -> None:
         send(("parsed", item))
         return
     send(("aggregate", Parsed(item.member, dataclasses.replace(report, rows=None))))  # its rows follow
-    gc.disable()  # rows make tuples and strings by the thousand and no reference cycle: nothing to collect
+    gc.disable()  # rows make tuples and strings by the thousand, in no reference cycle: nothing to collect
     try:
         for part in prepare_report(report.rows.batches(BATCH), report.date_begin, report.date_end,
                                    rollups_per_batch):

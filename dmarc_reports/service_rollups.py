@@ -43,54 +43,50 @@ def named_sources(org_id: int, domain: str, sources: list[tuple], new_days: set[
     left out (usually all of them: the queries return nothing). ``new_days``: days that held no
     roll-ups of this domain before this import, so none of its own sources' roll-ups has a service of its
     own yet (only the reverse DNS is read for them, not the roll-ups). One query per day, its addresses
-    passed as one list (``_addresses``) and looked up one by one in the indexes."""
+    passed as one list (``_address_table``) and looked up one by one in the indexes."""
     addresses_of: dict[str, list[str]] = defaultdict(list)
     for source in sources:
         addresses_of[source[1]].append(source[0])
     q = connection.ops.quote_name
     rollup, host = q(DailyRollup._meta.db_table), q(SourceHost._meta.db_table)
-    listed, listed_sql = _addresses(), _addresses_sql()
     named, to_copy = {}, defaultdict(list)
     with connection.cursor() as cursor:
         for day, addresses in addresses_of.items():
+            listed_sql, listed = _address_table(addresses)
             if day in new_days:
                 cursor.execute(f"SELECT h.{q('ip')}, '', h.{q('service')} FROM {listed_sql} CROSS JOIN {host} h "
-                               f"WHERE h.{q('ip')} = a.value AND h.{q('service')} <> ''", [listed(addresses)])
+                               f"WHERE h.{q('ip')} = a.value AND h.{q('service')} <> ''", [listed])
             else:
                 cursor.execute(
                     f"SELECT r.{q('source_ip')}, r.{q('service')}, h.{q('service')} FROM {listed_sql} CROSS JOIN {rollup} r "
                     f"LEFT JOIN {host} h ON h.{q('ip')} = r.{q('source_ip')} WHERE r.{q('organization_id')} = %s "
                     f"AND r.{q('domain')} = %s AND r.{q('day')} = %s AND r.{q('source_ip')} = a.value "
                     f"AND (r.{q('service')} <> '' OR h.{q('service')} <> '')",
-                    [listed(addresses), org_id, domain, day],
+                    [listed, org_id, domain, day],
                 )
             for address, own, looked_up in cursor.fetchall():
                 named[(address, day)] = own or looked_up
                 if not own:
                     to_copy[(day, looked_up)].append(address)
         for (day, service), addresses in to_copy.items():
+            listed_sql, listed = _address_table(addresses)
             cursor.execute(
                 f"UPDATE {rollup} SET {q('service')} = %s WHERE {q('organization_id')} = %s "
                 f"AND {q('domain')} = %s AND {q('day')} = %s AND {q('service')} = '' "
                 f"AND {q('source_ip')} IN (SELECT a.value FROM {listed_sql})",
-                [service, org_id, domain, day, listed(addresses)],
+                [service, org_id, domain, day, listed],
             )
     return named
 
 
-def _addresses_sql() -> str:
-    """A table ``a`` of one column, ``value``: the addresses passed as one parameter (``_addresses``).
-    Put first in a CROSS JOIN (which SQLite keeps in that order), each address is looked up in the
-    other table's index; an IN list of parameters would first be sorted into a temporary index (three
-    times the cost) and SQLite takes 999 parameters at most."""
+def _address_table(addresses: list[str]) -> tuple[str, object]:
+    """(SQL, parameter) of a table ``a`` of one column, ``value``: the addresses, passed as one parameter
+    (a JSON array on SQLite, an array on PostgreSQL). Put first in a CROSS JOIN (which SQLite keeps in
+    that order), each address is looked up in the other table's index; an IN list of parameters would
+    first be sorted into a temporary index (three times the cost), and SQLite takes 999 at most."""
     if connection.vendor == "postgresql":
-        return "unnest(%s::text[]) AS a(value)"
-    return "json_each(%s) AS a"
-
-
-def _addresses():
-    """How a list of addresses is passed as one parameter: a JSON array on SQLite, an array on PostgreSQL."""
-    return list if connection.vendor == "postgresql" else json.dumps
+        return "unnest(%s::text[]) AS a(value)", list(addresses)
+    return "json_each(%s) AS a", json.dumps(addresses)
 
 
 def days_held(org_id: int, domain: str, days: list[str]) -> set[str]:
