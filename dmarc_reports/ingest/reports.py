@@ -10,9 +10,10 @@ counted on the way.
 import itertools
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Iterator, NamedTuple
+from typing import TYPE_CHECKING, Iterator, NamedTuple
 
-from .tls import TlsReport
+if TYPE_CHECKING:  # (a process that stores aggregate reports needs no TLS parser)
+    from .tls import TlsReport
 
 
 class Reason(NamedTuple):
@@ -131,7 +132,7 @@ class AggregateReport:
 @dataclass
 class Parsed:
     member: str
-    report: AggregateReport | TlsReport
+    report: "AggregateReport | TlsReport"
 
     @property
     def kind(self) -> str:
