@@ -42,6 +42,7 @@ JSON_COLUMNS = {"reasons", "dkim_results", "spf_results"}
 BATCH = 1000  # rows per RowValues, when the rows are prepared here
 FLUSH_AT = 20_000  # (source address, category)s tallied at most before their roll-ups are handed out
 DAY = 86400
+COMPACT = (",", ":")  # JSON without the spaces after separators: about 12 bytes less per row stored
 
 
 class RowValues(NamedTuple):
@@ -95,7 +96,7 @@ class RowPreparer:
         if cached is None:
             if len(self.json_cache) >= self.CACHE_SIZE:
                 self.json_cache.clear()
-            cached = self.json_cache[items] = json.dumps([item._asdict() for item in items])
+            cached = self.json_cache[items] = json.dumps([item._asdict() for item in items], separators=COMPACT)
         return cached
 
     def rest(self, row) -> tuple:

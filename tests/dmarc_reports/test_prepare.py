@@ -34,7 +34,7 @@ rows = st.builds(
 
 
 def plain_values(row) -> tuple:
-    as_json = lambda items: json.dumps([item._asdict() for item in items])  # noqa: E731
+    as_json = lambda items: json.dumps([item._asdict() for item in items], separators=(",", ":"))  # noqa: E731
     return (row.source_ip, row.count, row.disposition[:20], row.dkim[:20], row.spf[:20], as_json(row.reasons),
             row.header_from[:253], row.envelope_from[:253], row.envelope_to[:253], as_json(row.dkim_results),
             as_json(row.spf_results))
