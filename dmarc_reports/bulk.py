@@ -10,7 +10,6 @@ the time. Each statement takes as many rows as the database accepts parameters
 
 from functools import partial
 from itertools import chain
-from sqlite3 import dbapi2 as Database
 
 from django.db import connection
 
@@ -31,6 +30,9 @@ def insert_rows(cursor, head: str, row: str, values: list[tuple], tail: str = ""
     if connection.vendor == "sqlite":
         # Straight to the driver, in its own placeholder style: Django's wrapper rewrites every %s to ?
         # with a regular expression on each call, which costs more than the insert at this size.
+        # (The driver is the one Django's backend loaded: sqlite3, or pysqlite3, see monitor.sqlite.)
+        from django.db.backends.sqlite3.base import Database
+
         head, row, tail = (part.replace("%s", "?") for part in (head, row, tail))
         execute = partial(Database.Cursor.execute, cursor.cursor)
     size = rows_per_statement(len(values[0]))

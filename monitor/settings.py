@@ -3,7 +3,7 @@
 import os
 from pathlib import Path
 
-from monitor import config
+from monitor import config, sqlite
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -58,6 +58,7 @@ TEMPLATES = [
 
 DATABASES = {"default": config.database(BASE_DIR / "db.sqlite3")}
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    sqlite.prefer_pysqlite3()  # a current SQLite, built with its defaults, where the wheel exists
     # WAL lets the web server read while the worker writes; a generous timeout rides out busy moments.
     # temp_store=MEMORY: a statement's undo journal (every multi-row INSERT inside an import's
     # transaction has one) stays in memory instead of spilling page by page into a file in /var/tmp.
