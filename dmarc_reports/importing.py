@@ -249,7 +249,10 @@ def policy_domains(report) -> list[str]:
 
 # -- 5. finish --------------------------------------------------------------------------------------
 
-def finish(incoming: IncomingFile, org, results: list[ReportOutcome]) -> FileOutcome:
+def finish(incoming: IncomingFile, org, results: list[ReportOutcome], *, unless_finished: bool = False) -> FileOutcome:
+    """The file's status, reason and results from what became of its reports. ``unless_finished``: only
+    if the file is still "processing" in the database (``interrupted``: an import that finished in the
+    meantime has the last word)."""
     if not results:
         results.append(ReportOutcome("rejected", error="No DMARC or TLS-RPT report was found in the file",
                                      member=incoming.name))
@@ -272,7 +275,12 @@ def finish(incoming: IncomingFile, org, results: list[ReportOutcome]) -> FileOut
                          "report": r.report.pk if r.report is not None else None} for r in results[:1000]]
     if org is None and len(owners) == 1:
         incoming.organization = next(iter(owners.values()))
-    incoming.save(update_fields=["status", "reason", "results", "organization"])
+    fields = ["status", "reason", "results", "organization"]
+    if unless_finished:
+        IncomingFile.objects.filter(pk=incoming.pk, status=IncomingFile.PROCESSING).update(
+            **{name: getattr(incoming, name) for name in fields})
+    else:
+        incoming.save(update_fields=fields)
     return FileOutcome(incoming, status, results)
 
 

@@ -17,7 +17,7 @@ PER_ORGANISATION = [
 ]
 GLOBAL = [
     "monitor.alerts.schedules.alert_schedules",  # alert delivery, evaluation, weekly digest
-    "monitor.schedules.maintenance_schedules",  # reverse DNS of recent report sources
+    "monitor.schedules.maintenance_schedules",  # reverse DNS of recent report sources, interrupted imports
 ]
 
 
@@ -53,5 +53,7 @@ def audit_schedules(org):
 
 
 def maintenance_schedules():
-    """Refresh the reverse DNS of sources seen in the last week (new ones are looked up at import)."""
+    """Refresh the reverse DNS of sources seen in the last week (new ones are looked up at import); say
+    what became of files whose import was interrupted (``dmarc_reports.interrupted``)."""
     yield "enrich-recent-sources", "dmarc_reports.enrichment.enrich_recent_sources", "30 2 * * *", {}
+    yield "close-interrupted-imports", "dmarc_reports.interrupted.close_interrupted", "17 * * * *", {}
