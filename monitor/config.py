@@ -91,6 +91,19 @@ def parse_nameservers(value: str) -> list[tuple[str, int]]:
     return servers
 
 
+def networks(name: str) -> list:
+    """Comma-separated addresses or networks (``10.0.0.0/8``, ``2001:db8::/32``); a bad item is left out."""
+    found = []
+    for item in (part.strip() for part in os.environ.get(name, "").split(",")):
+        if not item:
+            continue
+        try:
+            found.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            PROBLEMS.append(f"{name} has a bad entry {item!r}: not an address or network (e.g. 10.0.0.0/8).")
+    return found
+
+
 def nameservers() -> list[tuple[str, int]]:
     value = os.environ.get("DNS_NAMESERVERS", "")
     try:

@@ -157,6 +157,8 @@ ALERT_MIN_DMARC_MESSAGES = config.env_int("ALERT_MIN_DMARC_MESSAGES", 100)
 ALERT_MIN_SOURCE_FAILURES = config.env_int("ALERT_MIN_SOURCE_FAILURES", 50)
 ALERT_MIN_SOURCE_FAILURE_SHARE = float(config.env_int("ALERT_MIN_SOURCE_FAILURE_SHARE", 50))
 ALERT_MIN_TLS_SESSIONS = config.env_int("ALERT_MIN_TLS_SESSIONS", 100)
+# Webhooks go to public addresses only (monitor.alerts.outbound); these networks are allowed besides.
+WEBHOOK_ALLOW_NETWORKS = config.networks("WEBHOOK_ALLOW_NETWORKS")
 
 # Mailbox polling and TLS reports over HTTPS (issue: hands-free ingestion).
 MAILBOX_POLL_CRON = os.environ.get("MAILBOX_POLL_CRON", "*/15 * * * *")

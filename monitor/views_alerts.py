@@ -10,6 +10,7 @@ from django.db.models import Count, Q
 from django.shortcuts import redirect, render
 
 from monitor.access import get_scoped_or_404, org_for_editor, scoped, visible_orgs
+from monitor.alerts import outbound
 from monitor.models import Alert, Notification, Organization, Subscription
 
 PAGE_SIZE = 50
@@ -106,6 +107,12 @@ class OrgAlertSettingsForm(forms.ModelForm):
             except ValidationError:
                 raise ValidationError(f"{address!r} is not an e-mail address") from None
         return list(dict.fromkeys(addresses))
+
+    def clean_webhook_url(self):
+        url = self.cleaned_data["webhook_url"]
+        if url and (why := outbound.problem(url)):
+            raise ValidationError(why[:1].upper() + why[1:] + ".")
+        return url
 
     def clean_dmarc_pass_threshold(self):
         return self._percent("dmarc_pass_threshold")

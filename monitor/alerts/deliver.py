@@ -7,7 +7,8 @@ commits the claim, sends it, then records the outcome:
 - sent: status "sent";
 - a temporary failure (mail server down, 4xx, webhook 5xx or unreachable): tried again after a back-off
   (1, 2, 5, 10, 30 minutes, then hourly up to six-hourly), for up to ``MAX_ATTEMPTS`` attempts;
-- a permanent refusal (SMTP 5xx for the recipient or message, webhook 4xx): status "failed", kept and shown.
+- a permanent refusal (SMTP 5xx for the recipient or message, webhook 4xx or redirect, a webhook URL whose
+  host is not on the public internet: ``outbound``): status "failed", kept and shown.
 
 The claim pushes ``next_attempt`` a lease ahead: if a worker dies mid-send, the notification is tried
 again when the lease runs out.
@@ -18,15 +19,13 @@ from __future__ import annotations
 import json
 import logging
 import smtplib
-import urllib.error
-import urllib.request
 from datetime import timedelta
 
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from monitor.alerts import emails
+from monitor.alerts import emails, outbound
 from monitor.models import Alert, Notification
 
 log = logging.getLogger(__name__)
@@ -237,15 +236,16 @@ def webhook_payload(alert: Alert, event: str) -> dict:
 
 
 def send_webhook(notification: Notification) -> None:
+    """POST the alert (``outbound``: public addresses only, no redirects). A 4xx answer (but 408 and 429),
+    a redirect or a refused URL fail for good; the rest is tried again."""
     body = json.dumps(webhook_payload(notification.alert, notification.event)).encode()
-    request = urllib.request.Request(
-        notification.target, data=body, method="POST",
-        headers={"Content-Type": "application/json", "User-Agent": "reputation-monitor"},
-    )
     try:
-        with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT) as response:
-            response.read(1024)
-    except urllib.error.HTTPError as exc:
-        if 400 <= exc.code < 500 and exc.code not in (408, 429):
-            raise PermanentFailure(f"HTTP {exc.code} {exc.reason}") from exc
-        raise RuntimeError(f"HTTP {exc.code} {exc.reason}") from exc
+        status, reason = outbound.post_json(notification.target, body, timeout=WEBHOOK_TIMEOUT)
+    except outbound.Refused as exc:
+        raise PermanentFailure(str(exc)) from exc
+    if 300 <= status < 400:
+        raise PermanentFailure(f"HTTP {status} {reason} (redirects are not followed: set the final URL)")
+    if 400 <= status < 500 and status not in (408, 429):
+        raise PermanentFailure(f"HTTP {status} {reason}")
+    if status >= 400:
+        raise RuntimeError(f"HTTP {status} {reason}")

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from monitor.dns_audit.lookups import Lookups
+from monitor.pinned_http import connection_to
 
 MAX_POLICY_BYTES = 64 * 1024  # RFC 8461 section 3.3 lets senders cap the size; real policies are tiny
 POLICY_PATH = "/.well-known/mta-sts.txt"
@@ -34,18 +35,6 @@ class FetchedPolicy:
     url: str
     text: str
     content_type: str
-
-
-class _ConnectionTo(http.client.HTTPSConnection):
-    """HTTPS to a given address, with SNI and certificate checks for the host name."""
-
-    def __init__(self, host: str, address: str, port: int, context: ssl.SSLContext, timeout: float):
-        super().__init__(host, port, timeout=timeout, context=context)
-        self._address = address
-
-    def connect(self):
-        sock = socket.create_connection((self._address, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
 
 
 def tls_context() -> ssl.SSLContext:
@@ -70,7 +59,7 @@ def fetch_policy(domain: str, lookups: Lookups) -> FetchedPolicy:
     context = tls_context()
     last_error: PolicyFetchError | None = None
     for address in addresses:
-        connection = _ConnectionTo(host, address, port, context, timeout)
+        connection = connection_to("https", host, address, port, timeout, context)
         try:
             connection.request("GET", POLICY_PATH, headers={"User-Agent": "reputation-monitor MTA-STS check"})
             response = connection.getresponse()

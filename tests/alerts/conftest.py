@@ -1,4 +1,5 @@
 import http.server
+import ipaddress
 import json
 import threading
 
@@ -19,7 +20,10 @@ class HookHandler(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         self.server.received.append((self.path, self.headers["Content-Type"], json.loads(body)))
+        self.server.hosts.append(self.headers["Host"])
         self.send_response(self.server.status)
+        if self.server.location:
+            self.send_header("Location", self.server.location)
         self.end_headers()
         self.wfile.write(b"ok")
 
@@ -28,10 +32,12 @@ class HookHandler(http.server.BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def webhook_server():
-    """A loopback HTTP server recording JSON POSTs; set ``.status`` to answer something else than 200."""
+def webhook_server(settings):
+    """A loopback HTTP server recording JSON POSTs; set ``.status`` to answer something else than 200. Webhooks
+    go to public addresses only: loopback is allowed here (``WEBHOOK_ALLOW_NETWORKS``) for the test's server."""
+    settings.WEBHOOK_ALLOW_NETWORKS = [ipaddress.ip_network("127.0.0.0/8")]
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), HookHandler)
-    server.received, server.status = [], 200
+    server.received, server.hosts, server.status, server.location = [], [], 200, ""
     server.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

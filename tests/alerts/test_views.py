@@ -90,6 +90,18 @@ def test_it_refuses_bad_alert_settings(org, editor_client):
     assert org.alert_emails == ["alerts@acme.example"] and org.dmarc_pass_threshold == 95.0
 
 
+@pytest.mark.parametrize("url", ["http://10.0.0.5/hook", "https://169.254.169.254/", "http://localhost:8080/hook",
+                                 "http://[::1]/hook"])
+def test_it_refuses_a_webhook_that_is_not_on_the_public_internet(org, editor_client, url):
+    page = editor_client.post(f"/alerts/settings/{org.slug}/", {
+        "alert_emails": "noc@acme.example", "dmarc_pass_threshold": "95", "tls_failure_threshold": "5",
+        "no_report_days": "3", "webhook_url": url,
+    }).content.decode()
+    assert "not a public address" in page
+    org.refresh_from_db()
+    assert org.webhook_url == ""
+
+
 def test_it_keeps_viewers_and_outsiders_from_the_alert_settings(org, viewer_client, client, outsider):
     assert viewer_client.get(f"/alerts/settings/{org.slug}/").status_code == 403
     client.force_login(outsider)

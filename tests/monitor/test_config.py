@@ -51,3 +51,18 @@ def test_it_reports_a_bad_redis_url_as_a_system_check():
 def test_it_passes_the_check_with_a_good_configuration():
     result = run_check(DNS_NAMESERVERS="127.0.0.1:5353")
     assert result.returncode == 0, result.stderr
+
+
+def test_it_reads_webhook_networks_and_reports_a_bad_one(monkeypatch):
+    import ipaddress
+
+    from monitor import config
+
+    monkeypatch.setattr(config, "PROBLEMS", [])
+    monkeypatch.setenv("WEBHOOK_ALLOW_NETWORKS", "10.0.0.0/8, 192.0.2.7 ,2001:db8::/32,")
+    assert config.networks("WEBHOOK_ALLOW_NETWORKS") == [
+        ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("192.0.2.7/32"), ipaddress.ip_network("2001:db8::/32")]
+    monkeypatch.setenv("WEBHOOK_ALLOW_NETWORKS", "10.0.0.0/8,intranet")
+    assert config.networks("WEBHOOK_ALLOW_NETWORKS") == [ipaddress.ip_network("10.0.0.0/8")]
+    assert config.PROBLEMS == ["WEBHOOK_ALLOW_NETWORKS has a bad entry 'intranet': not an address or network "
+                               "(e.g. 10.0.0.0/8)."]
