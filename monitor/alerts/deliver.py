@@ -188,14 +188,19 @@ def send_email(notification: Notification) -> None:
     headers = {"X-Alert-Kind": alert.kind, "X-Alert-Id": str(alert.pk), "Auto-Submitted": "auto-generated"}
     try:
         emails.send("alert", notification.target, email_context(alert, notification.event), headers=headers)
-    except smtplib.SMTPRecipientsRefused as exc:
-        if all(code >= 500 for code, _ in exc.recipients.values()):
+    except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
+        if refused_for_good(exc):
             raise PermanentFailure(describe(exc)) from exc
         raise
-    except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
-        if exc.smtp_code >= 500:
-            raise PermanentFailure(describe(exc)) from exc
-        raise
+
+
+def refused_for_good(exc: Exception) -> bool:
+    """An SMTP refusal that sending again will not change: 5xx for every recipient, the sender or the message."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _ in exc.recipients.values())
+    if isinstance(exc, (smtplib.SMTPSenderRefused, smtplib.SMTPDataError)):
+        return exc.smtp_code >= 500
+    return False
 
 
 # Webhook --------------------------------------------------------------------------------------------

@@ -2,25 +2,28 @@
 
 What the week looked like: DMARC volumes and pass rates per domain (against the week before), blocklist
 listings (still open, new, cleared), DNS findings of the latest DNS audit, TLS-RPT failures per policy
-domain, and the alerts opened. Sent by the schedule (Mondays) and ``manage.py send_digest [--org SLUG]``.
+domain, and the alerts opened. Sent by the schedule (Mondays) and ``manage.py send_digest [--org SLUG]``; a
+digest the mail server did not take (down, or a 4xx) is tried again later, the same week's (``retry_later``).
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db.models import Sum
 from django.utils import timezone
 
 from monitor.alerts import emails
-from monitor.alerts.deliver import describe
+from monitor.alerts.deliver import describe, refused_for_good
 from monitor.alerts.text import check_label
 from monitor.models import Alert, AuditRun, Membership, Organization, Subscription
 
 log = logging.getLogger(__name__)
 
 DAYS = 7
+# Waits before a digest that could not be sent (the mail server down, a 4xx) is tried again: 23 hours in all.
+RETRY_AFTER = [timedelta(minutes=m) for m in (10, 30, 60, 180, 360, 720)]
 
 
 def _rate(passed, messages):
@@ -99,20 +102,25 @@ def recipients(org: Organization) -> list[str]:
     return list(found)
 
 
-def send_digests(org_slug: str | None = None, now=None) -> str:
+def send_digests(org_slug: str | None = None, now=None, only: list[str] | None = None, attempt: int = 0) -> str:
     """Send this week's digest of every organisation (or one); returns a summary line.
 
-    An address that cannot be reached now is logged and counted; the others still get theirs.
+    An address that cannot be reached now is logged and counted, and its digest tried again later
+    (``retry_later``); the others still get theirs. ``now``: the end of the digest's week (a datetime,
+    or ISO text from a retry's schedule). ``only``: these addresses (still subscribed) of the
+    organisation, on a retry; ``attempt``: how many tries came before.
     """
+    now = datetime.fromisoformat(now) if isinstance(now, str) else now or timezone.now()
     orgs = Organization.objects.all()
     if org_slug:
         orgs = orgs.filter(slug=org_slug)
-    sent, failed = 0, []
+    sent, failed, later = 0, [], []
     for org in orgs:
-        to = recipients(org)
+        to = [address for address in recipients(org) if only is None or address in only]
         if not to:
             continue
         ctx = digest_context(org, now)
+        again = []
         for address in to:
             try:
                 emails.send("digest", address, ctx, headers={"Auto-Submitted": "auto-generated"})
@@ -120,7 +128,27 @@ def send_digests(org_slug: str | None = None, now=None) -> str:
             except Exception as exc:
                 log.warning("Weekly digest of %s to %s failed: %s", org.slug, address, describe(exc))
                 failed.append(f"{address} ({org.slug}): {describe(exc)}")
+                if not refused_for_good(exc):
+                    again.append(address)
+        if again:
+            later.append(retry_later(org, now, again, attempt + 1))
     summary = f"{sent} digest(s) sent"
     if failed:
         summary += f", {len(failed)} failed: " + "; ".join(failed)
+    if later:
+        summary += ". " + "; ".join(later)
     return summary
+
+
+def retry_later(org: Organization, now, addresses: list[str], attempt: int) -> str:
+    """Schedule the ``attempt``-th try of these addresses' digest (the same week's) after its wait in
+    ``RETRY_AFTER`` (a one-off schedule, deleted once run); what the summary says of it."""
+    if attempt > len(RETRY_AFTER):
+        return f"{org.slug}: given up after {attempt} tries"
+    from django_q.models import Schedule
+    from django_q.tasks import schedule
+
+    when = timezone.now() + RETRY_AFTER[attempt - 1]
+    schedule("monitor.alerts.digest.send_digests", org_slug=org.slug, now=now.isoformat(), only=addresses,
+             attempt=attempt, schedule_type=Schedule.ONCE, next_run=when)
+    return f"{org.slug}: tried again at {when:%Y-%m-%d %H:%M} UTC for {len(addresses)} address(es)"

@@ -1,4 +1,5 @@
-from datetime import timedelta
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 
 import pytest
 from django.core.management import call_command
@@ -81,3 +82,77 @@ def test_it_registers_its_schedules():
         "monitor:alerts:evaluate": ("monitor.alerts.evaluate.evaluate_all", "17 * * * *"),
         "monitor:alerts:weekly-digest": ("monitor.alerts.digest.send_digests", "0 7 * * 1"),
     }
+
+
+# A digest that could not be sent is tried again -----------------------------------------------------
+
+MONDAY = datetime(2026, 11, 23, 7, 0, tzinfo=dt_timezone.utc)
+
+
+@pytest.fixture
+def sync_scheduler(settings, monkeypatch):
+    from django_q.conf import Conf
+
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "sync": True}
+    monkeypatch.setattr(Conf, "SYNC", True)  # django-q reads Q_CLUSTER once, at import
+    from django_q.scheduler import scheduler
+
+    return scheduler
+
+
+def retries():
+    import ast
+
+    from django_q.models import Schedule
+
+    return [(s, ast.literal_eval(s.kwargs)) for s in Schedule.objects.filter(func="monitor.alerts.digest.send_digests")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_tries_a_digest_again_later_for_the_same_week(org, viewer, smtp, sync_scheduler):
+    from monitor.alerts.digest import send_digests
+
+    Subscription.objects.create(user=viewer, organization=org, weekly_digest=True)
+    make_member(org, "carl", "viewer")  # asked for no digest: never in a retry
+    smtp.refuse(451)  # the mail server says "not now"
+
+    summary = send_digests(now=MONDAY)
+
+    assert summary.startswith("0 digest(s) sent, 1 failed: vera@example.test (acme): ")
+    assert "acme: tried again at" in summary and "for 1 address(es)" in summary
+    [(retry, kwargs)] = retries()
+    assert kwargs == {"org_slug": "acme", "now": MONDAY.isoformat(), "only": ["vera@example.test"], "attempt": 1}
+    assert timedelta(minutes=9) < retry.next_run - timezone.now() <= timedelta(minutes=10)
+
+    smtp.accept()
+    type(retry).objects.filter(pk=retry.pk).update(next_run=timezone.now() - timedelta(seconds=1))
+    sync_scheduler()
+
+    [message] = smtp.messages
+    assert message.rcpt_tos == ("vera@example.test",)
+    assert message.message["Subject"] == "[Weekly] Acme Mail: 17 Nov – 23 Nov 2026"
+    assert retries() == [], "a retry that ran is gone"
+
+
+def test_it_does_not_try_again_what_was_refused_for_good(org, viewer, smtp):
+    from monitor.alerts.digest import send_digests
+
+    Subscription.objects.create(user=viewer, organization=org, weekly_digest=True)
+    smtp.refuse(550)
+
+    summary = send_digests(now=MONDAY)
+
+    assert "1 failed" in summary and "SMTP 550" in summary and "tried again" not in summary
+    assert retries() == []
+
+
+def test_it_gives_up_after_a_day_of_tries(org, viewer, smtp):
+    from monitor.alerts.digest import RETRY_AFTER, send_digests
+
+    Subscription.objects.create(user=viewer, organization=org, weekly_digest=True)
+    smtp.stop()
+
+    summary = send_digests("acme", now=MONDAY.isoformat(), only=["vera@example.test"], attempt=len(RETRY_AFTER))
+
+    assert summary.endswith(f"acme: given up after {len(RETRY_AFTER) + 1} tries")
+    assert retries() == []
