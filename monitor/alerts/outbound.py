@@ -22,8 +22,11 @@ from monitor.dns import resolver
 from monitor.pinned_http import connection_to
 
 
+PUBLIC_ONLY = "webhooks go to the public internet only; WEBHOOK_ALLOW_NETWORKS names other networks to allow"
+
+
 class Refused(Exception):
-    """The URL may not be posted to: its scheme, or where its host is."""
+    """The URL may not be posted to: its scheme, its port, or where its host is."""
 
 
 def allowed(address: str) -> bool:
@@ -38,13 +41,16 @@ def problem(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return f"not an http(s) URL: {url[:200]}"
+    try:
+        parts.port
+    except ValueError:
+        return f"not a port number in {url[:200]}"
     host = parts.hostname
     if host == "localhost" or host.endswith(".localhost"):
-        return f"{host} is this machine, not a public address (webhooks go to the public internet only)"
+        return f"{host} is this machine, not a public address ({PUBLIC_ONLY})"
     try:
         if not allowed(host):
-            return f"{host} is not a public address (webhooks go to the public internet only; " \
-                   "WEBHOOK_ALLOW_NETWORKS names other networks to allow)"
+            return f"{host} is not a public address ({PUBLIC_ONLY})"
     except ValueError:
         pass  # a host name: its addresses are checked when posting
     return ""
@@ -76,8 +82,7 @@ def checked_address(host: str, timeout: float) -> str:
     found = addresses_of(host, timeout)
     refused = [address for address in found if not allowed(address)]
     if refused:
-        raise Refused(f"{host} is at {', '.join(refused)}, not a public address (webhooks go to the public "
-                      "internet only; WEBHOOK_ALLOW_NETWORKS names other networks to allow)")
+        raise Refused(f"{host} is at {', '.join(refused)}, not a public address ({PUBLIC_ONLY})")
     return found[0]
 
 

@@ -122,6 +122,17 @@ def test_it_posts_to_the_address_it_checked_naming_the_host(hooked_org, webhook_
     assert [q.name for q in dns_server.queries if q.name == "hooks.example.test."], "resolved by our DNS servers"
 
 
+def test_it_refuses_for_good_a_url_it_cannot_post_to(hooked_org, webhook_server):
+    hooked_org.webhook_url = f"http://127.0.0.1:{webhook_server.server_address[1]}0000/hook"  # port > 65535
+    hooked_org.save()
+    raise_listing(hooked_org)
+
+    deliver.deliver_pending()
+
+    notification = Notification.objects.get()
+    assert notification.status == "failed" and "not a port number" in notification.last_error
+
+
 def test_it_follows_no_redirect(hooked_org, webhook_server):
     webhook_server.status, webhook_server.location = 302, "http://169.254.169.254/latest/meta-data/"
     raise_listing(hooked_org)
