@@ -21,6 +21,7 @@ from django.db import transaction
 from django.utils.module_loading import import_string
 from django.utils.text import slugify
 
+from monitor.alerts import outbound
 from monitor.models import Membership, Organization, Pool, PoolMember
 from monitor.models.pools import normalise_domain, normalise_ip_member
 
@@ -69,6 +70,9 @@ def apply_organization(entry, ctx):
             validate_email(email)
         except ValidationError:
             ctx.fail(f"{email!r} in alert_emails is not an e-mail address")
+    webhook = entry.get("webhook_url", "")
+    if webhook and (why := outbound.problem(webhook)):
+        ctx.fail(f"webhook_url {webhook!r}: {why}")
     defaults = {"name": entry["name"], "alert_emails": emails}
     for key in ("dmarc_pass_threshold", "tls_failure_threshold", "no_report_days", "blocklist_cron", "dns_cron",
                 "webhook_url"):

@@ -75,6 +75,8 @@ def test_it_updates_and_removes_members(tmp_path):
          "unknown organization 'nope'"),
         (('role = "admin"', 'role = "boss"'), "role 'boss' is not one of"),
         (('"acme.example" = ["s1", "s2"]', '"other.example" = ["s1"]'), "not a member of this pool"),
+        (('name = "Acme Mail"', 'name = "Acme Mail"\nwebhook_url = "http://169.254.169.254/latest/"'),
+         "webhook_url 'http://169.254.169.254/latest/': 169.254.169.254 is not a public address"),
     ],
 )
 def test_it_refuses_bad_input_naming_file_entry_and_problem_and_changes_nothing(tmp_path, change, message):
