@@ -118,7 +118,15 @@ def test_it_imports_through_manage_py(reports, tmp_path):
     done = subprocess.run([sys.executable, "manage.py", "import_reports", "--org", "acme", str(folder)], cwd=ROOT,
                           env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert "2 file(s): 2 report(s) imported, 0 duplicate(s), 0 rejected" in done.stdout
+    assert "2 file(s): 2 report(s) imported, 0 duplicate(s), 0 rejected" in done.stdout  # (written before _exit)
+    stored = subprocess.run([sys.executable, "manage.py", "shell", "-c",
+                             "from dmarc_reports.models import AggregateReport, IncomingFile; "
+                             "print(AggregateReport.objects.count(), sorted(IncomingFile.objects.values_list('status', flat=True)))"],
+                            cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    assert stored.stdout.split("\n")[-2] == "2 ['imported', 'imported']"
+    missing = subprocess.run([sys.executable, "manage.py", "import_reports", str(folder / "nope.xml")], cwd=ROOT,
+                             env=env, capture_output=True, text=True, timeout=120)
+    assert missing.returncode == 1 and "No such file or folder" in missing.stderr
 
 
 def test_it_expects_sqlite_unless_database_url_names_another_database(monkeypatch):
