@@ -14,11 +14,8 @@ in the request and for TLS. Redirects are not followed and no proxy is used.
 import ipaddress
 from urllib.parse import urlsplit
 
-import dns.exception
-import dns.resolver
 from django.conf import settings
 
-from monitor.dns import resolver
 from monitor.pinned_http import connection_to
 
 
@@ -62,6 +59,11 @@ def addresses_of(host: str, timeout: float) -> list[str]:
         return [str(ipaddress.ip_address(host))]
     except ValueError:
         pass
+    import dns.exception  # (dnspython only to post: the settings form and the inventory check without it)
+    import dns.resolver
+
+    from monitor.dns import resolver
+
     found = []
     ask = resolver(timeout)
     for rdtype in ("A", "AAAA"):
