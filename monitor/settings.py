@@ -156,6 +156,8 @@ DIGEST_CRON = os.environ.get("DIGEST_CRON", "0 7 * * 1")
 ALERT_MIN_DMARC_MESSAGES = config.env_int("ALERT_MIN_DMARC_MESSAGES", 100)
 ALERT_MIN_SOURCE_FAILURES = config.env_int("ALERT_MIN_SOURCE_FAILURES", 50)
 ALERT_MIN_SOURCE_FAILURE_SHARE = float(config.env_int("ALERT_MIN_SOURCE_FAILURE_SHARE", 50))
+# New sources failing DMARC open one alert each up to this many open per domain; past it, one alert for them all.
+ALERT_MAX_SOURCE_ALERTS = config.env_int("ALERT_MAX_SOURCE_ALERTS", 5)
 ALERT_MIN_TLS_SESSIONS = config.env_int("ALERT_MIN_TLS_SESSIONS", 100)
 # Webhooks go to public addresses only (monitor.alerts.outbound); these networks are allowed besides.
 WEBHOOK_ALLOW_NETWORKS = config.networks("WEBHOOK_ALLOW_NETWORKS")

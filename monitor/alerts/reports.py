@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Max, Sum
 from django.utils import timezone
 
@@ -95,6 +96,14 @@ def _top_failing_sources(org, domain, start, end, limit=3) -> list[str]:
 
 
 # New sources failing DMARC ----------------------------------------------------------------------------
+#
+# One alert per new source, as long as a domain has few of them open at once (``ALERT_MAX_SOURCE_ALERTS``);
+# past that, the domain's new failing sources are one alert, a wave (a spoofing run from many addresses),
+# which takes in silently the sources that join it while it is open, and resolves once none of them fails
+# any more. So a wave of thousands of addresses is one e-mail, not thousands.
+
+WAVE = "new-sources"  # the wave's key is "<domain>|new-sources" (a source's is "<domain>|<address>")
+WAVE_TOP = 10  # sources named in a wave's facts (all are in its data)
 
 
 def source_key(domain: str, source_ip: str) -> str:
@@ -103,7 +112,8 @@ def source_key(domain: str, source_ip: str) -> str:
 
 def failing_sources(org, now) -> None:
     """A source that sent nothing for the domain in the 30 days before the window, now failing DMARC
-    for a meaningful volume, opens an alert; it resolves once the source no longer fails that much."""
+    for a meaningful volume, opens an alert (or joins the domain's wave, see above); it resolves once
+    the source no longer fails that much."""
     from dmarc_reports.models import DailyRollup
 
     start = window_start(now)
@@ -115,13 +125,16 @@ def failing_sources(org, now) -> None:
         .annotate(messages=Sum("messages"), passed=Sum("dmarc_pass"), service=Max("service"))
     )
     stats = {source_key(r["domain"], r["source_ip"]): r for r in recent}
-    alerted = set(core.open_alerts(org, Alert.DMARC_SOURCE).values_list("key", flat=True))
+    open_alerts = list(core.open_alerts(org, Alert.DMARC_SOURCE))
+    waves = {alert.key.split("|", 1)[0]: alert for alert in open_alerts if alert.key.endswith("|" + WAVE)}
+    singles = {alert.key for alert in open_alerts if not alert.key.endswith("|" + WAVE)}
+    covered = singles | {source_key(domain, ip) for domain, wave in waves.items() for ip in wave_members(wave)}
 
     def failing(row) -> bool:
         failed = row["messages"] - row["passed"]
         return failed >= minimum and 100.0 * failed >= share * row["messages"]
 
-    candidates = [key for key, row in stats.items() if key not in alerted and failing(row)]
+    candidates = [key for key, row in stats.items() if key not in covered and failing(row)]
     if candidates:
         seen_before = set(
             source_key(domain, ip)
@@ -129,10 +142,20 @@ def failing_sources(org, now) -> None:
                                                          messages__gt=0)
             .values_list("domain", "source_ip").distinct()
         )
+        new_by_domain: dict[str, list[dict]] = {}
         for key in candidates:
             if key not in seen_before:
-                _open_source_alert(org, stats[key], start)
-    for key in alerted:
+                new_by_domain.setdefault(stats[key]["domain"], []).append(stats[key])
+        for domain, rows in new_by_domain.items():
+            open_here = sum(1 for key in singles if key.split("|", 1)[0] == domain)
+            if domain in waves:
+                _join_wave(waves[domain], rows)
+            elif open_here + len(rows) <= settings.ALERT_MAX_SOURCE_ALERTS:
+                for row in rows:
+                    _open_source_alert(org, row)
+            else:
+                _open_wave(org, domain, rows)
+    for key in singles:
         row = stats.get(key)
         if row is None or not failing(row):
             domain, source_ip = key.split("|", 1)
@@ -142,9 +165,18 @@ def failing_sources(org, now) -> None:
                 title=f"[DMARC OK] {source_ip} no longer fails DMARC for {domain}",
                 details={"facts": [["Last 7 days", f"{passed} passing DMARC"]]},
             )
+    for domain, wave in waves.items():
+        members = wave_members(wave)
+        still = [ip for ip in members if (row := stats.get(source_key(domain, ip))) is not None and failing(row)]
+        if not still:
+            core.resolve_alert(
+                org, Alert.DMARC_SOURCE, wave.key,
+                title=f"[DMARC OK] The {len(members):,} new sources no longer fail DMARC for {domain}",
+                details={"facts": [["Sources", f"{len(members):,}, none failing DMARC over the last 7 days"]]},
+            )
 
 
-def _open_source_alert(org, row, start) -> None:
+def _open_source_alert(org, row) -> None:
     from dmarc_reports.models import DailyRollup
 
     domain, source_ip, service = row["domain"], row["source_ip"], row["service"] or ""
@@ -166,6 +198,54 @@ def _open_source_alert(org, row, start) -> None:
         },
         evidence_path=page("dash_source", source_ip, org=org.slug, domain=domain),
     )
+
+
+def wave_members(wave: Alert) -> list[str]:
+    """The addresses a wave covers (all of them, not only those named in its facts)."""
+    return list((wave.details.get("data") or {}).get("sources") or [])
+
+
+def wave_details(domain: str, rows: list[dict], members: list[str]) -> dict:
+    """Facts naming the sources failing most (``rows``: this evaluation's new ones), and all ``members``."""
+    rows = sorted(rows, key=lambda row: (row["passed"] - row["messages"], row["source_ip"]))
+    failed = sum(row["messages"] - row["passed"] for row in rows)
+    top = [f"{row['source_ip']}{' (' + row['service'] + ')' if row['service'] else ''}: "
+           f"{row['messages'] - row['passed']:,}" for row in rows[:WAVE_TOP]]
+    more = f"; and {len(rows) - WAVE_TOP:,} more" if len(rows) > WAVE_TOP else ""
+    return {
+        "facts": [["Domain", domain], ["New sources failing DMARC", f"{len(members):,}"],
+                  ["Failing DMARC (7 days)", f"{failed:,} messages"], ["Most failures from", "; ".join(top) + more],
+                  ["What to do", "Many addresses that never sent for this domain before are failing DMARC at once: "
+                                 "most likely someone is sending as your domain. If they are a service you use, "
+                                 "authorise it (SPF include, DKIM key). Sources joining this wave while it is open "
+                                 "are added here without another alert."]],
+        "data": {"domain": domain, "failing": failed, "sources": members,
+                 "top": [{"source_ip": row["source_ip"], "service": row["service"] or "", "messages": row["messages"],
+                          "dmarc_pass": row["passed"]} for row in rows[:WAVE_TOP]]},
+    }
+
+
+def _open_wave(org, domain: str, rows: list[dict]) -> None:
+    failed = sum(row["messages"] - row["passed"] for row in rows)
+    members = sorted(row["source_ip"] for row in rows)
+    core.open_alert(
+        org, Alert.DMARC_SOURCE, source_key(domain, WAVE),
+        title=f"[DMARC] {len(rows):,} new sources failing DMARC for {domain}: {failed:,} messages",
+        details=wave_details(domain, rows, members),
+        evidence_path=page("dash_domain", domain, org=org.slug),
+    )
+
+
+def _join_wave(wave: Alert, rows: list[dict]) -> None:
+    """New sources joining an open wave: added to it, without a notification (one alert per change)."""
+    with transaction.atomic():
+        wave = Alert.objects.select_for_update().get(pk=wave.pk)
+        members = sorted(set(wave_members(wave)) | {row["source_ip"] for row in rows})
+        wave.details = {**wave.details, "facts": [
+            fact if fact[0] != "New sources failing DMARC" else [fact[0], f"{len(members):,}"]
+            for fact in wave.details.get("facts", [])
+        ], "data": {**(wave.details.get("data") or {}), "sources": members}}
+        wave.save(update_fields=["details"])
 
 
 # TLS-RPT failures -------------------------------------------------------------------------------------

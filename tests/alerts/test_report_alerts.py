@@ -97,6 +97,65 @@ def test_it_alerts_once_on_a_new_source_failing_dmarc(org, smtp):
     assert [m.message["Subject"] for m in smtp.messages].count(alert.title) == 1
 
 
+def spoofers(count, first=1, messages=100):
+    return [(f"198.18.{n // 250}.{n % 250 + 1}", messages, False) for n in range(first, first + count)]
+
+
+def test_it_alerts_once_for_a_wave_of_new_sources_failing_dmarc(org, smtp):
+    imported(org, aggregate_xml(DOMAIN, days_ago(20), [("192.0.2.1", 500, True)]))
+    imported(org, aggregate_xml(DOMAIN, days_ago(1), [("192.0.2.1", 5000, True), *spoofers(40)]))
+    evaluate.evaluate_reports(org)
+    [wave] = alerts(Alert.DMARC_SOURCE)
+    assert wave.key == "acme.example|new-sources"
+    assert wave.title == "[DMARC] 40 new sources failing DMARC for acme.example: 4,000 messages"
+    facts = dict(wave.details["facts"])
+    assert facts["New sources failing DMARC"] == "40"
+    assert facts["Most failures from"].count(": 100") == 10 and facts["Most failures from"].endswith("and 30 more")
+    assert len(wave.details["data"]["sources"]) == 40
+
+    # More of the same run the next day: they join the wave, no other alert, no other e-mail.
+    imported(org, aggregate_xml(DOMAIN, days_ago(0), spoofers(25, first=41)))
+    evaluate.evaluate_reports(org)
+    [wave] = alerts(Alert.DMARC_SOURCE)
+    assert wave.status == Alert.OPEN and len(wave.details["data"]["sources"]) == 65
+    assert dict(wave.details["facts"])["New sources failing DMARC"] == "65"
+    call_command("deliver_alerts")
+    [message] = [m for m in smtp.messages if "new sources" in m.message["Subject"]]  # (the pass rate fell too)
+    assert message.message["Subject"] == wave.title and "and 30 more" in text_part(message)
+
+    # While any of them still fails it stays open, even once they are no longer new (seen before the window).
+    evaluate.evaluate_reports(org, now=timezone.now() + timedelta(days=6))
+    assert alerts(Alert.DMARC_SOURCE)[0].status == Alert.OPEN
+    # A week on, they stopped: resolved, once.
+    evaluate.evaluate_reports(org, now=timezone.now() + timedelta(days=8))
+    [wave] = alerts(Alert.DMARC_SOURCE)
+    assert wave.status == Alert.RESOLVED
+    assert wave.resolved_title == "[DMARC OK] The 65 new sources no longer fail DMARC for acme.example"
+    call_command("deliver_alerts")
+    assert [m.message["Subject"] for m in smtp.messages if "new sources" in m.message["Subject"]] == [
+        wave.title, wave.resolved_title]
+
+
+def test_it_alerts_source_by_source_up_to_the_limit_then_as_a_wave(org, settings):
+    settings.ALERT_MAX_SOURCE_ALERTS = 5
+    imported(org, aggregate_xml(DOMAIN, days_ago(2), spoofers(5)))
+    evaluate.evaluate_reports(org)
+    assert [a.key for a in alerts(Alert.DMARC_SOURCE)] == [f"acme.example|198.18.0.{n}" for n in range(2, 7)]
+
+    # Five are open: the next new one would be a sixth, so it opens the wave (the five stay as they are).
+    imported(org, aggregate_xml(DOMAIN, days_ago(1), spoofers(1, first=6)))
+    evaluate.evaluate_reports(org)
+    found = alerts(Alert.DMARC_SOURCE)
+    assert len(found) == 6 and all(a.status == Alert.OPEN for a in found)
+    assert found[-1].key == "acme.example|new-sources" and found[-1].details["data"]["sources"] == ["198.18.0.7"]
+
+    # Another domain has its own count.
+    imported(org, aggregate_xml("other.example", days_ago(1), spoofers(2, first=100)))
+    evaluate.evaluate_reports(org)
+    assert sorted(a.key for a in alerts(Alert.DMARC_SOURCE) if a.key.startswith("other.example")) == [
+        "other.example|198.18.0.101", "other.example|198.18.0.102"]
+
+
 # TLS-RPT
 
 
