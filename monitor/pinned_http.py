@@ -1,13 +1,26 @@
 """HTTP and HTTPS connections to an address looked up beforehand, naming the host as usual (in the
 request; for HTTPS, SNI and the certificate check): the address is the one our DNS servers gave
-(``monitor.dns``) and, where it was checked (``alerts.outbound``), the one that was checked.
+(``monitor.dns``), checked to be on the public internet (``public``) by the caller: webhooks
+(``alerts.outbound``) and MTA-STS policies (``dns_audit.policy_fetch``) are never fetched from this
+machine or its private networks on a domain owner's or a URL's say-so.
 
-    connection = connection_to("https", "mta-sts.example.com", "192.0.2.7", 443, timeout=10, context=context)
+    if public(address, also=settings.WEBHOOK_ALLOW_NETWORKS):
+        connection = connection_to("https", "mta-sts.example.com", "192.0.2.7", 443, timeout=10, context=context)
 """
 
 import http.client
+import ipaddress
 import socket
 import ssl
+
+
+def public(address: str, also=()) -> bool:
+    """Whether ``address`` is on the public internet (an IPv4-mapped IPv6 address as its IPv4 one), or in
+    one of the networks ``also`` allows (settings such as ``WEBHOOK_ALLOW_NETWORKS``, for tests)."""
+    ip = ipaddress.ip_address(address)
+    if ip.version == 6 and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return ip.is_global or any(ip in network for network in also)
 
 
 class HTTPConnectionTo(http.client.HTTPConnection):

@@ -144,6 +144,8 @@ BLOCKLIST_MAX_ADDRESSES = config.env_int("BLOCKLIST_MAX_ADDRESSES", 1024)
 DNS_AUDIT_WORKERS = config.env_int("DNS_AUDIT_WORKERS", 8)
 MTA_STS_PORT = config.env_int("MTA_STS_PORT", 443)
 MTA_STS_CA_FILE = os.environ.get("MTA_STS_CA_FILE") or None
+# MTA-STS policies are fetched from public addresses only (dns_audit.policy_fetch); these networks besides.
+MTA_STS_ALLOW_NETWORKS = config.networks("MTA_STS_ALLOW_NETWORKS")
 MTA_STS_TIMEOUT = config.env_int("MTA_STS_TIMEOUT", 10)
 
 # Reverse DNS of report sources: questions in flight, and how long an answer is kept.

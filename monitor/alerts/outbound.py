@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
-from monitor.pinned_http import connection_to
+from monitor.pinned_http import connection_to, public
 
 
 PUBLIC_ONLY = "webhooks go to the public internet only; WEBHOOK_ALLOW_NETWORKS names other networks to allow"
@@ -27,10 +27,7 @@ class Refused(Exception):
 
 
 def allowed(address: str) -> bool:
-    ip = ipaddress.ip_address(address)
-    if ip.version == 6 and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    return ip.is_global or any(ip in network for network in settings.WEBHOOK_ALLOW_NETWORKS)
+    return public(address, also=settings.WEBHOOK_ALLOW_NETWORKS)
 
 
 def problem(url: str) -> str:

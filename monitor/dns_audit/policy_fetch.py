@@ -1,9 +1,12 @@
 """Fetch an MTA-STS policy (RFC 8461 section 3.3) the way a sending server does, but resolving
 ``mta-sts.<domain>`` through our own DNS servers (``monitor.dns``) instead of the system resolver.
 
-The connection goes to the resolved address with SNI and certificate checks for the host name, so
-tests can point the whole thing at a loopback HTTPS server: settings ``MTA_STS_PORT`` (default 443)
-and ``MTA_STS_CA_FILE`` (default: the system's trusted CAs); ``MTA_STS_TIMEOUT`` seconds (default 10).
+The connection goes to the resolved address with SNI and certificate checks for the host name. Only
+public addresses are fetched from (``pinned_http.public``): a policy host on a private network or this
+machine is one senders on the internet cannot reach either, and what a domain's DNS says must not
+make us call into our own networks. Tests point the whole thing at a loopback HTTPS server: settings
+``MTA_STS_ALLOW_NETWORKS`` (networks allowed besides public addresses), ``MTA_STS_PORT`` (default
+443) and ``MTA_STS_CA_FILE`` (default: the system's trusted CAs); ``MTA_STS_TIMEOUT`` seconds (10).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from monitor.dns_audit.lookups import Lookups
-from monitor.pinned_http import connection_to
+from monitor.pinned_http import connection_to, public
 
 MAX_POLICY_BYTES = 64 * 1024  # RFC 8461 section 3.3 lets senders cap the size; real policies are tiny
 POLICY_PATH = "/.well-known/mta-sts.txt"
@@ -55,10 +58,16 @@ def fetch_policy(domain: str, lookups: Lookups) -> FetchedPolicy:
         if failed:
             raise PolicyFetchError(f"Could not look up {host} ({failed[0].error}).", conclusive=False)
         raise PolicyFetchError(f"{host} does not resolve to an address, so senders cannot fetch the policy at {url}.")
+    reachable = [address for address in addresses if public(address, also=settings.MTA_STS_ALLOW_NETWORKS)]
+    if not reachable:
+        raise PolicyFetchError(
+            f"{host} resolves to {', '.join(addresses)}, not a public address: senders on the internet cannot "
+            f"fetch the policy at {url} (and we do not fetch from private networks)."
+        )
 
     context = tls_context()
     last_error: PolicyFetchError | None = None
-    for address in addresses:
+    for address in reachable:
         connection = connection_to("https", host, address, port, timeout, context)
         try:
             connection.request("GET", POLICY_PATH, headers={"User-Agent": "reputation-monitor MTA-STS check"})

@@ -147,6 +147,7 @@ def policy_server(policy_tls, settings, audit_dns):
     server = PolicyServer(cert_file, key_file)
     settings.MTA_STS_PORT = server.port
     settings.MTA_STS_CA_FILE = str(ca_file)
+    settings.MTA_STS_ALLOW_NETWORKS = [ipaddress.ip_network("127.0.0.0/8")]  # (only public ones otherwise)
     settings.MTA_STS_TIMEOUT = 2
     server.set_policy(d("good"), policy())
     server.set_policy(d("sts-testing"), policy(mode="testing"))
