@@ -229,7 +229,8 @@ class DNSServer:
         elif question.rdclass != dns.rdataclass.IN or self._is_unsupported_type(question.rdtype):
             response.set_rcode(dns.rcode.REFUSED)
         else:
-            self.zones.answer(response, question.name, question.rdtype)
+            self.zones.answer(response, question.name, question.rdtype,
+                              dnssec=query.edns >= 0 and bool(query.ednsflags & dns.flags.DO))
         return response.to_wire(max_size=self._max_size(query, transport), prefer_truncation=True)
 
     @staticmethod

@@ -223,8 +223,20 @@ class ZoneStore:
 
     # -- answering ------------------------------------------------------------------------------
 
-    def answer(self, response, qname: dns.name.Name, qtype: int) -> None:
-        """Fill ``response`` (made by ``dns.message.make_response``) for one question."""
+    def answer(self, response, qname: dns.name.Name, qtype: int, dnssec: bool = False) -> None:
+        """Fill ``response`` (made by ``dns.message.make_response``) for one question; ``dnssec`` (the
+        query's DO bit): with the signatures (RRSIG) the zone holds over the answer's record sets."""
+        self._answer(response, qname, qtype)
+        if dnssec:
+            with self._lock:
+                for rrset in list(response.answer):
+                    zone = self.zone_for(rrset.name)
+                    node = zone.get_node(rrset.name) if zone is not None else None
+                    signatures = node.get_rdataset(IN, dns.rdatatype.RRSIG, rrset.rdtype) if node else None
+                    if signatures is not None:
+                        response.answer.append(rrset_at(rrset.name, signatures))
+
+    def _answer(self, response, qname: dns.name.Name, qtype: int) -> None:
         with self._lock:
             zone = self.zone_for(qname)
             if zone is None:

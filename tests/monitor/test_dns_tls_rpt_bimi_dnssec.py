@@ -1,7 +1,13 @@
+import dns.dnssec
+import dns.name
+import dns.rrset
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
 from monitor.dns_audit.bimi import check_bimi
 from monitor.dns_audit.dnssec import check_dnssec
 from monitor.dns_audit.lookups import Lookups
 from monitor.dns_audit.tls_rpt import check_tls_rpt
+from tests.harness.dns_zones import DEFAULT_TTL
 from tests.monitor.dns_audit_helpers import audit_dns, d, policy_server, policy_tls  # noqa: F401
 
 
@@ -58,6 +64,35 @@ def test_it_fails_a_ds_record_without_signed_keys(audit_dns):
     assert verdict.status == "fail"
     assert verdict.message.startswith("DNSSEC is broken for dnssec-broken.dnsaudit.test")
     assert verdict.records[0].startswith("DS 12345 13 2")
+
+
+def sign_zone(server, zone: str, signing_key=None):
+    """Publish a DNSKEY at ``zone`` with its signature, and the DS record vouching for it (the test server
+    keeps parent and child in one zone file, as the dnssec-broken records do); the signature is made with
+    ``signing_key`` when given (another key: a signature that does not verify)."""
+    key = ed25519.Ed25519PrivateKey.generate()
+    dnskey = dns.dnssec.make_dnskey(key.public_key(), dns.dnssec.Algorithm.ED25519, flags=257)
+    name = dns.name.from_text(zone)
+    keys = dns.rrset.from_rdata(name, DEFAULT_TTL, dnskey)
+    signature = dns.dnssec.sign(keys, signing_key or key, signer=name, dnskey=dnskey, lifetime=3600)
+    server.add_record(zone, "DNSKEY", dnskey.to_text())
+    server.add_record(zone, "RRSIG", signature.to_text())
+    server.add_record(zone, "DS", dns.dnssec.make_ds(name, dnskey, "SHA256").to_text())
+
+
+def test_it_passes_a_signed_zone_whose_keys_match_the_ds_record(audit_dns):
+    sign_zone(audit_dns, d("dnssec-ok") + ".")
+    verdict = check_dnssec(d("dnssec-ok"), Lookups())
+    assert verdict.status == "ok"
+    assert verdict.message == "DNSSEC validates for dnssec-ok.dnsaudit.test."
+    assert verdict.records[0].startswith("DS ") and " 15 2 " in verdict.records[0]
+
+
+def test_it_fails_a_zone_whose_keys_are_signed_with_another_key(audit_dns):
+    sign_zone(audit_dns, d("dnssec-forged") + ".", signing_key=ed25519.Ed25519PrivateKey.generate())
+    verdict = check_dnssec(d("dnssec-forged"), Lookups())
+    assert verdict.status == "fail"
+    assert verdict.message.startswith("DNSSEC is broken for dnssec-forged.dnsaudit.test")
 
 
 def test_it_reports_an_error_when_the_ds_lookup_fails(audit_dns):
