@@ -3,9 +3,9 @@
     allowed, retry_after = take("tlsrpt:192.0.2.1", capacity=20, per_hour=60)
 
 A bucket holds at most ``capacity`` tokens and gains ``per_hour`` tokens an hour; each request takes
-one. With the default local-memory cache the buckets are per process; configure a shared cache
-(Redis, the database) for one limit across every web worker. Two requests racing on one bucket may
-both pass: the limit is there to stop floods, not to count exactly.
+one. The cache is shared by every web process (``settings.CACHES``: Redis, or the database), so the
+limit is one across them all. Two requests racing on one bucket may both pass: the limit is there to
+stop floods, not to count exactly.
 """
 
 import time

@@ -127,6 +127,14 @@ if REDIS_URL:
 else:
     Q_CLUSTER["orm"] = "default"
 
+# The cache holds what every web process must share: the TLS-RPT upload rate limits (dmarc_reports.ratelimit).
+# In Redis when REDIS_URL is set, else in the database (its table is made by migrate, monitor 0005).
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+                          "KEY_PREFIX": "monitor"}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "monitor_cache"}}
+
 # Ingestion limits (issue: report ingestion).
 INGEST_MAX_BYTES = config.env_int("INGEST_MAX_BYTES", 256 * 1024 * 1024)
 INGEST_MAX_MEMBERS = config.env_int("INGEST_MAX_MEMBERS", 1000)

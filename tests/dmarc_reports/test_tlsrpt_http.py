@@ -8,6 +8,7 @@ import pytest
 from django.core.cache import cache
 from django.test import override_settings
 
+from dmarc_reports import ratelimit
 from monitor.models import Pool, PoolMember
 
 CORPUS = Path("/work/shared/corpus")
@@ -20,7 +21,7 @@ GZIP, JSON = "application/tlsrpt+gzip", "application/tlsrpt+json"
 
 
 @pytest.fixture(autouse=True)
-def fresh_buckets():
+def fresh_buckets(db):  # (the buckets are in the database cache, or in Redis)
     cache.clear()
     yield
     cache.clear()
@@ -133,6 +134,17 @@ def test_it_limits_requests_per_client_address(client, monitored):
     assert other.status_code == 400  # another address has a bucket of its own
     statuses = [post(client, b"{}", content_type=JSON, REMOTE_ADDR=f"2001:db8::{n}").status_code for n in range(4)]
     assert statuses == [400, 400, 400, 429]  # one IPv6 /64 is one client
+
+
+def test_it_keeps_the_buckets_where_every_web_process_sees_them(settings):
+    from django.core.cache import caches
+    from django.core.cache.backends.db import DatabaseCache
+    from django.core.cache.backends.redis import RedisCache
+
+    assert isinstance(caches["default"], RedisCache if settings.REDIS_URL else DatabaseCache)
+    ratelimit.take("tlsrpt:192.0.2.1", capacity=1, per_hour=1)
+    assert caches.create_connection("default").get("ratelimit:tlsrpt:192.0.2.1") is not None  # another process's view
+    assert ratelimit.take("tlsrpt:192.0.2.1", capacity=1, per_hour=1)[0] is False
 
 
 def test_it_answers_a_real_http_post(live_server, monitored):
