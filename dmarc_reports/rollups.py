@@ -6,8 +6,14 @@ and day, spread over the days the report covers) and added to the database part 
 n = n + excluded.n``): atomic increments, so two workers importing reports for the same day never
 lose a count. The report's messages by service follow, once its parts are added (``ReportRollups``,
 ``service_rollups``). No query per row, ever, nor one that reads a day's other sources.
+
+Lock order (PostgreSQL; SQLite writes one transaction at a time): each upsert takes its rows in key
+order, and an import adding to an (organisation, domain)'s roll-ups first takes that pair's advisory
+lock (``lock_domain``), held to the end of its transaction: a report of more sources than
+``prepare.FLUSH_AT`` comes in parts, and two such imports would otherwise lock rows in crossing orders.
 """
 
+import hashlib
 from collections import defaultdict
 from datetime import date
 
@@ -31,9 +37,13 @@ class ReportRollups:
         self.services = service_rollups.ServiceTally()
         self.days: set[str] = set()  # the days this import has added to
         self.new_days: set[str] = set()  # those of them that held no roll-ups of the domain before
+        self.locked = False  # whether this transaction holds the (organisation, domain)'s lock
 
     def add(self, rollups: RollupValues) -> None:
         org_id, domain = self.org_id, self.domain
+        if not self.locked:  # the first part (see "Lock order" above)
+            lock_domain(org_id, domain)
+            self.locked = True
         days = [day for day, *_ in rollups.days if day not in self.days]
         if days:
             self.new_days.update(set(days) - service_rollups.days_held(org_id, domain, days))
@@ -51,6 +61,16 @@ class ReportRollups:
         upsert(ServiceDailyRollup, ("organization_id", "domain", "day", "service", *ServiceDailyRollup.COUNTERS),
                conflict=("organization_id", "domain", "day", "service"), increment=ServiceDailyRollup.COUNTERS,
                values=[(self.org_id, self.domain, *values) for values in self.services.values()])
+
+
+def lock_domain(org_id: int, domain: str) -> None:
+    """Wait until no other transaction adds to this (organisation, domain)'s roll-ups, and keep others
+    waiting until this one ends (PostgreSQL's transaction-level advisory lock; nothing on SQLite)."""
+    if connection.vendor != "postgresql":
+        return
+    digest = hashlib.blake2b(f"{org_id}|{domain}".encode(), digest_size=8).digest()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [int.from_bytes(digest, "big", signed=True)])
 
 
 def add_domain_rollups(tallies) -> None:
@@ -87,11 +107,11 @@ def add_tls(org_id: int, report) -> None:
                 failures[(domain, day, result_type)] += share
     upsert(TlsDailyRollup, ("organization_id", "domain", "day", *TlsDailyRollup.COUNTERS),
            conflict=("organization_id", "domain", "day"), increment=TlsDailyRollup.COUNTERS,
-           values=[(org_id, domain, day.isoformat(), *figures) for (domain, day), figures in sessions.items()])
+           values=[(org_id, domain, day.isoformat(), *figures) for (domain, day), figures in sorted(sessions.items())])
     upsert(TlsFailureDailyRollup, ("organization_id", "domain", "day", "result_type", "sessions"),
            conflict=("organization_id", "domain", "day", "result_type"), increment=("sessions",),
            values=[(org_id, domain, day.isoformat(), result_type, total)
-                   for (domain, day, result_type), total in failures.items()])
+                   for (domain, day, result_type), total in sorted(failures.items())])
 
 
 # -- the upsert -------------------------------------------------------------------------------------
