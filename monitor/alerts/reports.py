@@ -149,7 +149,7 @@ def failing_sources(org, now) -> None:
         for domain, rows in new_by_domain.items():
             open_here = sum(1 for key in singles if key.split("|", 1)[0] == domain)
             if domain in waves:
-                _join_wave(waves[domain], rows)
+                waves[domain] = _join_wave(waves[domain], rows)
             elif open_here + len(rows) <= settings.ALERT_MAX_SOURCE_ALERTS:
                 for row in rows:
                     _open_source_alert(org, row)
@@ -205,38 +205,36 @@ def wave_members(wave: Alert) -> list[str]:
     return list((wave.details.get("data") or {}).get("sources") or [])
 
 
-def wave_details(domain: str, rows: list[dict], members: list[str]) -> dict:
-    """Facts naming the sources failing most (``rows``: this evaluation's new ones), and all ``members``."""
+def wave_details(domain: str, rows: list[dict]) -> dict:
+    """A wave's facts, naming the sources failing most, and its data, listing them all (``rows``)."""
     rows = sorted(rows, key=lambda row: (row["passed"] - row["messages"], row["source_ip"]))
     failed = sum(row["messages"] - row["passed"] for row in rows)
     top = [f"{row['source_ip']}{' (' + row['service'] + ')' if row['service'] else ''}: "
            f"{row['messages'] - row['passed']:,}" for row in rows[:WAVE_TOP]]
     more = f"; and {len(rows) - WAVE_TOP:,} more" if len(rows) > WAVE_TOP else ""
     return {
-        "facts": [["Domain", domain], ["New sources failing DMARC", f"{len(members):,}"],
+        "facts": [["Domain", domain], ["New sources failing DMARC", f"{len(rows):,}"],
                   ["Failing DMARC (7 days)", f"{failed:,} messages"], ["Most failures from", "; ".join(top) + more],
                   ["What to do", "Many addresses that never sent for this domain before are failing DMARC at once: "
                                  "most likely someone is sending as your domain. If they are a service you use, "
                                  "authorise it (SPF include, DKIM key). Sources joining this wave while it is open "
                                  "are added here without another alert."]],
-        "data": {"domain": domain, "failing": failed, "sources": members,
+        "data": {"domain": domain, "failing": failed, "sources": sorted(row["source_ip"] for row in rows),
                  "top": [{"source_ip": row["source_ip"], "service": row["service"] or "", "messages": row["messages"],
                           "dmarc_pass": row["passed"]} for row in rows[:WAVE_TOP]]},
     }
 
 
 def _open_wave(org, domain: str, rows: list[dict]) -> None:
-    failed = sum(row["messages"] - row["passed"] for row in rows)
-    members = sorted(row["source_ip"] for row in rows)
+    details = wave_details(domain, rows)
     core.open_alert(
         org, Alert.DMARC_SOURCE, source_key(domain, WAVE),
-        title=f"[DMARC] {len(rows):,} new sources failing DMARC for {domain}: {failed:,} messages",
-        details=wave_details(domain, rows, members),
-        evidence_path=page("dash_domain", domain, org=org.slug),
+        title=f"[DMARC] {len(rows):,} new sources failing DMARC for {domain}: {details['data']['failing']:,} messages",
+        details=details, evidence_path=page("dash_domain", domain, org=org.slug),
     )
 
 
-def _join_wave(wave: Alert, rows: list[dict]) -> None:
+def _join_wave(wave: Alert, rows: list[dict]) -> Alert:
     """New sources joining an open wave: added to it, without a notification (one alert per change)."""
     with transaction.atomic():
         wave = Alert.objects.select_for_update().get(pk=wave.pk)
@@ -246,6 +244,7 @@ def _join_wave(wave: Alert, rows: list[dict]) -> None:
             for fact in wave.details.get("facts", [])
         ], "data": {**(wave.details.get("data") or {}), "sources": members}}
         wave.save(update_fields=["details"])
+    return wave
 
 
 # TLS-RPT failures -------------------------------------------------------------------------------------

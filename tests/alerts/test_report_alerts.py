@@ -136,6 +136,15 @@ def test_it_alerts_once_for_a_wave_of_new_sources_failing_dmarc(org, smtp):
         wave.title, wave.resolved_title]
 
 
+def test_it_keeps_a_wave_open_while_sources_that_just_joined_it_fail(org):
+    imported(org, aggregate_xml(DOMAIN, days_ago(1), spoofers(10)))
+    # More come the next day, evaluated only once the first ones are out of the window.
+    import_report(org, aggregate_xml(DOMAIN, days_ago(0), spoofers(10, first=11)), "later.xml")
+    evaluate.evaluate_reports(org, now=timezone.now() + timedelta(days=6))
+    [wave] = alerts(Alert.DMARC_SOURCE)
+    assert wave.status == Alert.OPEN and len(wave.details["data"]["sources"]) == 20
+
+
 def test_it_alerts_source_by_source_up_to_the_limit_then_as_a_wave(org, settings):
     settings.ALERT_MAX_SOURCE_ALERTS = 5
     imported(org, aggregate_xml(DOMAIN, days_ago(2), spoofers(5)))
