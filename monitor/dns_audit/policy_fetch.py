@@ -60,9 +60,12 @@ def fetch_policy(domain: str, lookups: Lookups) -> FetchedPolicy:
         raise PolicyFetchError(f"{host} does not resolve to an address, so senders cannot fetch the policy at {url}.")
     reachable = [address for address in addresses if public(address, also=settings.MTA_STS_ALLOW_NETWORKS)]
     if not reachable:
+        # Not a verdict on the domain: the DNS servers we ask may give an internal view (split horizon).
         raise PolicyFetchError(
-            f"{host} resolves to {', '.join(addresses)}, not a public address: senders on the internet cannot "
-            f"fetch the policy at {url} (and we do not fetch from private networks)."
+            f"{host} resolves to {', '.join(addresses)}, not a public address, so the policy at {url} was not "
+            "fetched (we never fetch from private networks). If the DNS servers this monitor asks "
+            "(DNS_NAMESERVERS) give an internal view, point it at public resolvers; if not, senders on the "
+            "internet cannot reach the policy either.", conclusive=False,
         )
 
     context = tls_context()
