@@ -133,7 +133,8 @@ if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
                           "KEY_PREFIX": "monitor"}}
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "monitor_cache"}}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "monitor_cache",
+                          "OPTIONS": {"MAX_ENTRIES": 50_000}}}  # (Django's 300 would drop buckets under a flood)
 
 # Ingestion limits (issue: report ingestion).
 INGEST_MAX_BYTES = config.env_int("INGEST_MAX_BYTES", 256 * 1024 * 1024)
