@@ -160,6 +160,9 @@ def _unzip(stream, name, depth, budget):
         entries = [info for info in archive.infolist() if not info.is_dir()]
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
         raise Rejected("The zip file is truncated or damaged: its table of contents cannot be read") from None
+    except NotImplementedError as error:  # "zip file version 23.6": a version field beyond what zipfile reads
+        version = str(error).removeprefix("zip file version ")
+        raise Rejected(f"The zip file needs zip version {version} to be read, which is not supported") from None
     if len(entries) > limits.max_members:
         raise Rejected(f"The zip file holds {len(entries)} files; at most {limits.max_members} are read")
     if not entries:

@@ -176,6 +176,13 @@ def test_it_refuses_a_truncated_zip():
     assert "truncated or damaged" in refusal(data[: len(data) - 30])
 
 
+def test_it_refuses_a_zip_that_asks_for_a_newer_zip_version():  # (found by fuzzing: zipfile raised NotImplementedError)
+    data = bytearray(zip_bytes([("report.xml", REPORT)]))
+    directory = data.index(b"PK\x01\x02")
+    data[directory + 6] = 236  # "version needed to extract": 23.6
+    assert refusal(bytes(data)) == "The zip file needs zip version 23.6 to be read, which is not supported"
+
+
 def test_it_refuses_a_corrupt_gzip():
     data = bytearray(gzip.compress(REPORT))
     data[len(data) // 2] ^= 0xFF
