@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: install run test bench check clean
+.PHONY: install run test test-packages bench check clean
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,8 +27,12 @@ run: install
 	  $(PY) manage.py runserver --noreload 127.0.0.1:$(PORT) & \
 	  wait
 
-test: install
+test: install test-packages
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Chromium and Dovecot for the browser and IMAP tests: installed when missing and this user can (tools/test-packages).
+test-packages:
+	@tools/test-packages
 
 bench: install
 	$(PY) bench/run_all.py
