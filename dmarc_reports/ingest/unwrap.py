@@ -157,7 +157,7 @@ def _unzip(stream, name, depth, budget):
         raise Rejected(f"The zip file holds {announced} files; at most {limits.max_members} are read")
     try:
         archive = zipfile.ZipFile(stream)
-        entries = [info for info in archive.infolist() if not info.is_dir()]
+        entries = [info for info in archive.infolist() if not info.filename.endswith("/")]  # (is_dir() fails on "")
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
         raise Rejected("The zip file is truncated or damaged: its table of contents cannot be read") from None
     except NotImplementedError as error:  # "zip file version 23.6": a version field beyond what zipfile reads

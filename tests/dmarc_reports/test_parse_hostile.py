@@ -183,6 +183,13 @@ def test_it_refuses_a_zip_that_asks_for_a_newer_zip_version():  # (found by fuzz
     assert refusal(bytes(data)) == "The zip file needs zip version 23.6 to be read, which is not supported"
 
 
+def test_it_refuses_a_zip_member_whose_name_is_empty():  # (found by fuzzing: zipfile's is_dir() raised IndexError)
+    data = bytearray(zip_bytes([("report.xml", REPORT)]))
+    directory = data.index(b"PK\x01\x02")
+    data[directory + 46] = 0  # the name in the table of contents starts with NUL: zipfile reads ""
+    assert "The zip member is truncated or damaged (File name in directory" in refusal(bytes(data))
+
+
 def test_it_refuses_a_corrupt_gzip():
     data = bytearray(gzip.compress(REPORT))
     data[len(data) // 2] ^= 0xFF
