@@ -4,7 +4,7 @@ request; for HTTPS, SNI and the certificate check): the address is the one our D
 (``alerts.outbound``) and MTA-STS policies (``dns_audit.policy_fetch``) are never fetched from this
 machine or its private networks on a domain owner's or a URL's say-so.
 
-    if public(address, also=settings.WEBHOOK_ALLOW_NETWORKS):
+    if public("192.0.2.7", also=settings.MTA_STS_ALLOW_NETWORKS):
         connection = connection_to("https", "mta-sts.example.com", "192.0.2.7", 443, timeout=10, context=context)
 """
 
