@@ -9,6 +9,7 @@ opens nor resolves anything. Thresholds come from the organisation (``dmarc_pass
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import timedelta
 
 from django.conf import settings
@@ -146,11 +147,11 @@ def failing_sources(org, now) -> None:
         for key in candidates:
             if key not in seen_before:
                 new_by_domain.setdefault(stats[key]["domain"], []).append(stats[key])
+        open_per_domain = Counter(key.split("|", 1)[0] for key in singles)
         for domain, rows in new_by_domain.items():
-            open_here = sum(1 for key in singles if key.split("|", 1)[0] == domain)
             if domain in waves:
                 waves[domain] = _join_wave(waves[domain], rows)
-            elif open_here + len(rows) <= settings.ALERT_MAX_SOURCE_ALERTS:
+            elif open_per_domain[domain] + len(rows) <= settings.ALERT_MAX_SOURCE_ALERTS:
                 for row in rows:
                     _open_source_alert(org, row)
             else:
@@ -167,8 +168,7 @@ def failing_sources(org, now) -> None:
             )
     for domain, wave in waves.items():
         members = wave_members(wave)
-        still = [ip for ip in members if (row := stats.get(source_key(domain, ip))) is not None and failing(row)]
-        if not still:
+        if not any((row := stats.get(source_key(domain, ip))) is not None and failing(row) for ip in members):
             core.resolve_alert(
                 org, Alert.DMARC_SOURCE, wave.key,
                 title=f"[DMARC OK] The {len(members):,} new sources no longer fail DMARC for {domain}",
