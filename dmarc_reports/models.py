@@ -60,6 +60,14 @@ class IncomingFile(models.Model):
     def has_raw(self) -> bool:
         return self.raw is not None
 
+    def outcome_counts(self) -> str:
+        """What the file's reports came to, e.g. "35 imported, 2 duplicate, 1 rejected" (one entry of
+        ``results`` per report found or member refused)."""
+        counts: dict[str, int] = {}
+        for entry in self.results or []:
+            counts[entry.get("status", "")] = counts.get(entry.get("status", ""), 0) + 1
+        return ", ".join(f"{counts[status]} {status}" for status, _ in self.STATUSES if counts.get(status))
+
     def raw_bytes(self) -> bytes:
         """The file exactly as received."""
         data = bytes(self.raw or b"")

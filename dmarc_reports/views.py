@@ -10,7 +10,8 @@ from monitor.access import org_for_editor, scoped
 from monitor.alerts.evaluate import after_import
 from monitor.models import Organization
 
-RECENT = 20
+RECENT = 20  # files listed under "Recently received files"
+LISTED = 100  # reports listed at most per file there (a zip may hold a thousand)
 
 
 def upload(request):
@@ -31,19 +32,27 @@ def upload(request):
                              "incoming": outcome.incoming})
         if any(outcome["status"] == "imported" for outcome in outcomes):
             after_import(org)
-    recent = (scoped(IncomingFile.objects.all(), request.user)
-              .filter(organization__in=orgs).select_related("organization")[:RECENT])
+    recent = (scoped(IncomingFile.objects.all(), request.user).filter(organization__in=orgs)
+              .select_related("organization").defer("raw")[:RECENT])  # (raw: the files themselves, not shown)
     return render(request, "dmarc_reports/upload.html", {
         "orgs": orgs, "chosen": chosen, "outcomes": outcomes, "problem": problem,
-        "recent": [(incoming, report_links(incoming)) for incoming in recent],
+        "recent": [(incoming, *listed(report_links(incoming))) for incoming in recent],
         "nav_section": "upload",
     }, status=400 if problem else 200)
 
 
+def listed(links: list) -> tuple[list, int]:
+    """The first ``LISTED`` of a file's reports, and how many more there are."""
+    return links[:LISTED], max(0, len(links) - LISTED)
+
+
 def report_links(incoming: IncomingFile) -> list[dict]:
-    """What a recorded file produced, each with a link to its report where the dashboards have one."""
+    """The reports a recorded file held (its refused members are in its status and reason), each with
+    a link to its report where the dashboards have one."""
     links = []
     for entry in incoming.results:
+        if not entry.get("report_id"):
+            continue
         url = ""
         if entry.get("report") and entry.get("kind") == "aggregate":
             try:

@@ -64,6 +64,24 @@ def test_it_lists_only_the_users_organisations_files(editor_client, org, other_o
     assert "ours.xml" in page and "theirs.xml" not in page
 
 
+def test_it_folds_a_file_of_many_reports_in_the_recent_list(editor_client, org, monkeypatch):
+    from dmarc_reports import views
+    from dmarc_reports.importing import import_file
+
+    monkeypatch.setattr(views, "LISTED", 3)
+    members = {f"r{n}.xml": aggregate_xml(ReportSpec(report_id=f"many-{n}")) for n in range(5)}
+    import_file(zipped(members), name="first.zip", org=org, via="command")
+    members["notes.txt"] = b"just some words"
+    import_file(zipped(members), name="again.zip", org=org, via="command")
+    response = editor_client.get(URL)
+    page = response.content.decode()
+    assert "<summary>5 found: 5 imported</summary>" in page
+    assert "<summary>6 found: 5 duplicate, 1 rejected</summary>" in page
+    assert page.count("and 2 more") == 2  # three of the five reports listed per file, not all of them
+    assert page.count(">many-0<") == 2 and ">many-4<" not in page
+    assert all("raw" in incoming.get_deferred_fields() for incoming, *_ in response.context["recent"])  # (bytes unread)
+
+
 def test_it_asks_for_files_when_none_were_chosen(editor_client, org):
     response = editor_client.post(URL, {"org": org.slug})
     assert response.status_code == 400
