@@ -3,6 +3,7 @@ organisations they are a member of (superusers see all). Uploading is the site's
 (``reports/upload/``), linked from the incoming files list."""
 
 from django.contrib import admin
+from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -49,13 +50,17 @@ class IncomingFileAdmin(ScopedReadOnlyAdmin):
     exclude = ["raw"]
     readonly_fields = ["raw_download"]
 
+    def get_queryset(self, request):  # the files' bytes are never loaded here (nor compared by DISTINCT)
+        kept = ExpressionWrapper(Q(raw__isnull=False), output_field=BooleanField())
+        return super().get_queryset(request).defer("raw").annotate(raw_kept=kept)
+
     @admin.display(description="Why")
     def short_reason(self, incoming):
         return incoming.reason[:120]
 
     @admin.display(description="Raw file")
     def raw_download(self, incoming):
-        if not incoming.has_raw:
+        if not incoming.raw_kept:
             return "not kept"
         try:
             url = reverse("dash_file_raw", args=[incoming.pk])

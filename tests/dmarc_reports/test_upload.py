@@ -140,6 +140,10 @@ def test_it_shows_superusers_every_report_in_the_admin(client, org, other_org):
         response = client.get(page)
         assert response.status_code == 200, page
     assert "acme.example" in client.get(pages[0]).content.decode()  # the policies, inline
+    raw_url = reverse("dash_file_raw", args=[aggregate.incoming.pk])
+    assert f'href="{raw_url}">download</a>' in client.get(pages[2]).content.decode()  # the file as received
+    IncomingFile.objects.filter(pk=aggregate.incoming.pk).update(raw=None)
+    assert "not kept" in client.get(pages[2]).content.decode()
 
 
 @pytest.mark.django_db(transaction=True)
