@@ -5,7 +5,7 @@ import pytest
 
 from monitor.blocklists.audit import run_blocklist_audit
 from monitor.blocklists.status import run_changes
-from monitor.models.blocklists import Listing
+from monitor.models.blocklists import Blocklist, Listing
 
 from tests.monitor.blocklist_fixtures import PLAIN, Recorder, bl_settings, make_list, make_pool  # noqa: F401
 
@@ -105,6 +105,9 @@ def test_it_loads_demo_history_once(org):
     assert cleared.count() == 6 and all(l.first_seen < l.last_seen or l.first_seen == l.last_seen for l in cleared)
     run, health = last_health(org)
     assert {h.blocklist.zone for h in health if h.health != "ok"} == {"b.barracudacentral.org"}
+    catalogue = {b.zone: (b.health, b.health_checked) for b in Blocklist.objects.filter(enabled=True)}
+    assert {zone for zone, (state, _) in catalogue.items() if state != "ok"} == {"b.barracudacentral.org"}
+    assert {checked for _, checked in catalogue.values()} == {run.started}  # as the last run left the lists
     assert load_demo_history(org) == "blocklists: demo history already there"
     assert Listing.objects.count() == 7
 
