@@ -4,8 +4,10 @@
 Microsoft, Yahoo, a regional mailbox provider; one zip per week, as a bulk upload) and imports them
 through ``import_file``, so the demo exercises the real pipeline. The stories the dashboards can
 tell: steady own traffic, an e-mail service provider, forwarded and mailing-list mail (SPF broken,
-DKIM intact), spoofing rejected, a new service starting to send without DKIM six weeks ago, and an
-expired MTA-STS certificate for a week. Idempotent: reports already there are not generated again.
+DKIM intact), spoofing let through under p=none, then quarantined, then rejected as the published
+policy tightens (the DNS audits' story), a new service starting to send without DKIM six weeks ago,
+and an expired MTA-STS certificate for a week. Idempotent: reports already there are not generated
+again.
 """
 
 import io
@@ -18,6 +20,7 @@ from django.utils import timezone as django_timezone
 
 from dmarc_reports.importing import import_file
 from dmarc_reports.models import AggregateReport, SourceHost
+from monitor.dns_audit.demo import policy_days_ago
 
 DAYS = 120
 REPORTERS = [  # (org_name, e-mail, share of the traffic, report period in hours, domains)
@@ -57,7 +60,7 @@ def load_report_history(org, today: date | None = None) -> str:
                 continue
             for domain in domains:
                 report_id = f"demo-{name.lower()}-{domain}-{day:%Y%m%d}"
-                xml = aggregate_report(rng, reporter, domain, day, report_id, first)
+                xml = aggregate_report(rng, reporter, domain, day, report_id, first, policy_days_ago((today - day).days))
                 if report_id not in have:
                     weeks.setdefault(week, {})[f"{name.lower()}!{domain}!{day:%Y%m%d}.xml"] = xml
         tls_id = f"demo-tls-{day:%Y%m%d}"
@@ -81,7 +84,10 @@ def remember_hosts() -> None:
     )
 
 
-def aggregate_report(rng: random.Random, reporter, domain: str, day: date, report_id: str, first: date) -> bytes:
+def aggregate_report(rng: random.Random, reporter, domain: str, day: date, report_id: str, first: date,
+                     policy: str) -> bytes:
+    """One receiver's report of a day; ``policy`` is the DMARC policy published then (and applied to
+    the spoofed mail)."""
     name, email, share, hours, _ = reporter
     begin = datetime.combine(day, time(), tzinfo=timezone.utc)
     end = begin + timedelta(hours=hours) - (timedelta(seconds=1) if name != "Outlook.com" else timedelta())
@@ -115,13 +121,13 @@ def aggregate_report(rng: random.Random, reporter, domain: str, day: date, repor
         for ip in NEW_SERVICE:
             add(ip, int(volume * 0.03 * rng.uniform(0.7, 1.3)), "fail", "pass", spf_domain="bounce.acme.example")
     for ip in rng.sample(SPOOFERS, rng.randint(0, 4)):
-        add(ip, rng.randint(1, 40), "fail", "fail", rng.choice(("reject", "reject", "quarantine")),
+        add(ip, rng.randint(1, 40), "fail", "fail", policy,
             dkim_domain="spoof.example", spf_domain="spoof.example")
     return (
         f'<?xml version="1.0" encoding="UTF-8"?><feedback><report_metadata><org_name>{name}</org_name>'
         f"<email>{email}</email><report_id>{report_id}</report_id><date_range><begin>{int(begin.timestamp())}"
         f"</begin><end>{int(end.timestamp())}</end></date_range></report_metadata><policy_published>"
-        f"<domain>{domain}</domain><adkim>r</adkim><aspf>r</aspf><p>quarantine</p><sp>quarantine</sp><pct>100</pct>"
+        f"<domain>{domain}</domain><adkim>r</adkim><aspf>r</aspf><p>{policy}</p><sp>{policy}</sp><pct>100</pct>"
         f"</policy_published>{''.join(records)}</feedback>"
     ).encode()
 

@@ -17,9 +17,22 @@ from monitor.models import AuditRun, DnsCheckResult
 WEEKS = 12
 
 
+def policy_in_week(week: int) -> str:
+    """The demo domains' DMARC policy in week ``week`` of the history (0 = oldest): monitoring, then
+    quarantine, then reject."""
+    return "none" if week < 5 else "quarantine" if week < 9 else "reject"
+
+
+def policy_days_ago(days: int) -> str:
+    """The policy published ``days`` days ago (what the weekly run before that day found; before the
+    history, the first), for the demo's DMARC reports to say what the DNS audits say."""
+    week = WEEKS - -(-days // 7)  # run ``week`` started WEEKS - week weeks ago
+    return policy_in_week(min(max(week, 0), WEEKS - 1))
+
+
 def _domain_verdicts(domain: str, selectors: list[str], week: int) -> list[tuple]:
     """(check, status, message, records) of one domain in week ``week`` (0 = oldest)."""
-    policy = "none" if week < 5 else "quarantine" if week < 9 else "reject"
+    policy = policy_in_week(week)
     dmarc = f"v=DMARC1; p={policy}; rua=mailto:dmarc@{domain}"
     spf = f"v=spf1 ip4:192.0.2.0/28 {'include:_spf.mailer.example ' if week >= 3 else ''}-all"
     verdicts = [

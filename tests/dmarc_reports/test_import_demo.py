@@ -26,6 +26,12 @@ def test_it_loads_months_of_reports_once(org):
     assert rolled["n"] == AggregateReport.objects.aggregate(n=Sum("messages"))["n"]
     assert 0.8 < rolled["ok"] / rolled["n"] < 1 and rolled["fwd"] > 0 and rolled["rej"] > 0
     assert TlsFailureDailyRollup.objects.filter(result_type="certificate-expired").count() == 7
+    # the published policy tightens as the DNS audits' history says: none, quarantine, reject
+    by_policy = {p: AggregateReport.objects.filter(organization=org, p=p).aggregate(first=Min("date_begin"))["first"]
+                 for p in ("none", "quarantine", "reject")}
+    assert by_policy["none"] < by_policy["quarantine"] < by_policy["reject"]
+    assert (TODAY - by_policy["reject"].date()).days == 3 * 7 and (TODAY - by_policy["quarantine"].date()).days == 7 * 7
+    assert not AggregateReport.objects.filter(p="none", date_begin__gt=by_policy["quarantine"]).exists()
 
     again = load_report_history(org, today=TODAY)
     assert again == f"report history: 0 DMARC and TLS reports imported ({reports} DMARC reports were there)"
