@@ -4,7 +4,7 @@
 Microsoft, Yahoo, a regional mailbox provider; one zip per week, as a bulk upload) and imports them
 through ``import_file``, so the demo exercises the real pipeline. The stories the dashboards can
 tell: steady own traffic, an e-mail service provider, forwarded and mailing-list mail (SPF broken,
-DKIM intact), spoofing let through under p=none, then quarantined, then rejected as the published
+DKIM mostly intact), spoofing let through under p=none, then quarantined, then rejected as the published
 policy tightens (the DNS audits' story), a new service starting to send without DKIM six weeks ago,
 and an expired MTA-STS certificate for a week. Idempotent: reports already there are not generated
 again.
@@ -115,6 +115,8 @@ def aggregate_report(rng: random.Random, reporter, domain: str, day: date, repor
             add(ip, int(volume * rng.uniform(0.2, 0.3)), "pass", "pass", spf_domain="em.news.acme.example")
     add(FORWARDERS[0], int(volume * 0.02 * rng.uniform(0.5, 1.5)), "pass", "fail", reasons=(("forwarded", ""),),
         spf_domain="forwarder.example")
+    add(FORWARDERS[0], int(volume * 0.005 * rng.uniform(0.5, 1.5)), "fail", "fail", reasons=(("forwarded", ""),),
+        spf_domain="forwarder.example")  # a footer added on the way broke DKIM too: the receiver overrides
     add(FORWARDERS[1], int(volume * 0.01 * rng.uniform(0.5, 1.5)), "fail", "fail",
         reasons=(("mailing_list", "lists.example.org"),), spf_domain="lists.example.org")
     if domain == "acme.example" and day >= first + timedelta(days=DAYS - 42):  # the new service, no DKIM yet

@@ -237,8 +237,9 @@ class DmarcCounters(models.Model):
     disposition_none = models.BigIntegerField(default=0, help_text="Delivered: none, pass (RFC 9990) or unknown.")
     disposition_quarantine = models.BigIntegerField(default=0)
     disposition_reject = models.BigIntegerField(default=0)
-    forwarded = models.BigIntegerField(default=0, help_text="Override reason forwarded or trusted_forwarder.")
-    mailing_list = models.BigIntegerField(default=0)
+    forwarded = models.BigIntegerField(
+        default=0, help_text="Failing DMARC, with the override reason forwarded or trusted_forwarder.")
+    mailing_list = models.BigIntegerField(default=0, help_text="Failing DMARC, with the override reason mailing_list.")
 
     COUNTERS = prepare.COUNTERS  # the fields above, in the order a row's category bits follow
 

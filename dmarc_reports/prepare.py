@@ -138,6 +138,8 @@ def row_category(row) -> int:
         category |= REJECT
     else:  # none, pass (RFC 9990: delivered, the policy not applied) or unknown
         category |= NONE
+    if category & DMARC:  # an override reason on mail that passes overrides nothing: not counted
+        return category
     for reason in row.reasons:
         if reason.type in FORWARDED_REASONS:
             category |= FORWARDED

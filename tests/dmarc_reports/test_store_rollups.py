@@ -24,7 +24,8 @@ slugs = itertools.count()
 
 def counters_of(row: ReportRow) -> dict[str, int]:
     """What one stored row contributes to each counter, straight from its fields."""
-    types = {reason["type"] for reason in row.reasons}
+    failing = not (row.dkim == "pass" or row.spf == "pass")
+    types = {reason["type"] for reason in row.reasons} if failing else set()  # overrides count on failing mail only
     return {
         "messages": 1, "dmarc_pass": int(row.dkim == "pass" or row.spf == "pass"), "dkim_pass": int(row.dkim == "pass"),
         "spf_pass": int(row.spf == "pass"), "disposition_none": int(row.disposition not in ("quarantine", "reject")),
