@@ -18,6 +18,7 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from django.utils import timezone as django_timezone
 
+from dmarc_reports.enrichment import service_for
 from dmarc_reports.importing import import_file
 from dmarc_reports.models import AggregateReport, SourceHost
 from monitor.dns_audit.demo import policy_days_ago
@@ -35,11 +36,11 @@ NEW_SERVICE = ["198.51.100.200", "198.51.100.201"]
 FORWARDERS = ["203.0.113.5", "203.0.113.6"]
 SPOOFERS = [f"203.0.113.{n}" for n in range(100, 120)]
 HOSTS = {  # reverse DNS of the demo addresses (documentation ranges have none of their own)
-    **{address: (f"mail{n}.acme.example", "") for n, address in enumerate(OWN)},
-    **{address: (f"o{n}.ptr{4200 + n}.sendgrid.net", "SendGrid") for n, address in enumerate(ESP)},
-    **{address: (f"a{n}-7.smtp-out.amazonses.com", "Amazon SES") for n, address in enumerate(NEW_SERVICE)},
-    "203.0.113.5": ("mail-sor-f41.google.com", "Google"),
-    "203.0.113.6": ("lists.example.org", ""),
+    **{address: f"mail{n}.acme.example" for n, address in enumerate(OWN)},
+    **{address: f"o{n}.ptr{4200 + n}.sendgrid.net" for n, address in enumerate(ESP)},
+    **{address: f"a{n}-7.smtp-out.amazonses.com" for n, address in enumerate(NEW_SERVICE)},
+    "203.0.113.5": "mail-sor-f41.google.com",
+    "203.0.113.6": "lists.example.org",
 }
 
 
@@ -79,7 +80,7 @@ def load_report_history(org, today: date | None = None) -> str:
 def remember_hosts() -> None:
     now = django_timezone.now()
     SourceHost.objects.bulk_create(
-        [SourceHost(ip=ip, ptr=ptr, service=service, looked_up=now) for ip, (ptr, service) in HOSTS.items()],
+        [SourceHost(ip=ip, ptr=ptr, service=service_for(ptr), looked_up=now) for ip, ptr in HOSTS.items()],
         update_conflicts=True, unique_fields=["ip"], update_fields=["ptr", "service", "looked_up", "error"],
     )
 

@@ -7,7 +7,9 @@ flight) through ``monitor.dns.async_resolver``, cached in ``SourceHost`` and cop
 roll-ups' ``service``. An import never waits for this.
 
 The service comes from the PTR name by a maintained table of host-name suffixes
-(``data/senders.toml``); the longest matching suffix wins.
+(``data/senders.toml``); the longest matching suffix wins. A name no suffix matches is named after
+its organisational domain (``mail1.acme.example`` -> ``acme.example``): the sender's own servers,
+a hosting company's, an ISP's, each a group of its own rather than one heap of "unnamed".
 """
 
 import asyncio
@@ -27,6 +29,7 @@ from django.utils import timezone
 
 from dmarc_reports import service_rollups
 from dmarc_reports.models import DailyRollup, ReportRow, SourceHost
+from dmarc_reports.owners import organisational_domain
 from monitor.dns import async_resolver
 
 log = logging.getLogger(__name__)
@@ -34,6 +37,7 @@ log = logging.getLogger(__name__)
 SENDERS = Path(__file__).resolve().parent / "data" / "senders.toml"
 RETRY_FAILED_AFTER = timedelta(days=1)
 CHUNK = 500  # addresses per database query
+SERVICE_LENGTH = SourceHost._meta.get_field("service").max_length
 
 
 # -- the service behind a host name -----------------------------------------------------------------
@@ -48,12 +52,15 @@ def suffixes() -> list[tuple[str, str]]:
 
 
 def service_for(host: str) -> str:
-    """The known sender whose host names end with this one's suffix, or ""."""
+    """The known sender whose host names end with this one's suffix, else the name's organisational
+    domain; "" for no name."""
     host = host.lower().rstrip(".")
+    if not host:
+        return ""
     for suffix, service in suffixes():
         if host == suffix or host.endswith("." + suffix):
             return service
-    return ""
+    return organisational_domain(host)[:SERVICE_LENGTH]
 
 
 # -- asking DNS, many at a time ---------------------------------------------------------------------

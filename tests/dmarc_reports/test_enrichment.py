@@ -40,7 +40,14 @@ def test_it_names_known_senders_by_host_name_suffix():
     assert service_for("a8-55.smtp-out.amazonses.com.") == "Amazon SES"
     assert service_for("mail-db3eur04on0101.outbound.protection.outlook.com") == "Microsoft 365 / Outlook"
     assert service_for("mx0b-00123.pphosted.com") == "Proofpoint"
-    assert service_for("notgoogle.com") == "" and service_for("") == ""
+    assert service_for("") == ""
+
+
+def test_it_names_other_senders_by_the_organisational_domain_of_their_host_name():
+    assert service_for("notgoogle.com") == "notgoogle.com"
+    assert service_for("Mail-7.Out.Acme.co.uk.") == "acme.co.uk"
+    assert service_for("192-0-2-77.static.isp.example") == "isp.example"
+    assert service_for("localhost") == "localhost"
 
 
 def test_it_looks_up_sources_after_an_import_and_names_their_roll_ups(org, reverse_dns):
@@ -49,16 +56,16 @@ def test_it_looks_up_sources_after_an_import_and_names_their_roll_ups(org, rever
 
     summary = enrich_reports(pks)
 
-    assert summary.startswith("4 source(s): 4 looked up, 2 named")
+    assert summary.startswith("4 source(s): 4 looked up, 3 named")
     hosts = {host.ip: host for host in SourceHost.objects.all()}
     assert (hosts["198.51.100.1"].ptr, hosts["198.51.100.1"].service) == ("o1.ptr4242.sendgrid.net", "SendGrid")
     assert (hosts["198.51.100.2"].ptr, hosts["198.51.100.2"].service) == ("mail-sor-f41.google.com", "Google")
     assert (hosts["198.51.100.3"].ptr, hosts["198.51.100.3"].error) == ("", "")  # no PTR is an answer
-    assert (hosts["198.51.100.4"].ptr, hosts["198.51.100.4"].service) == ("host-4.customer.example", "")
+    assert (hosts["198.51.100.4"].ptr, hosts["198.51.100.4"].service) == ("host-4.customer.example", "customer.example")
     assert all(host.looked_up for host in hosts.values())
     services = dict(DailyRollup.objects.values_list("source_ip", "service"))
     assert services == {"198.51.100.1": "SendGrid", "198.51.100.2": "Google", "198.51.100.3": "",
-                        "198.51.100.4": ""}
+                        "198.51.100.4": "customer.example"}
 
 
 def test_it_asks_dns_only_for_sources_not_looked_up_lately(org, reverse_dns):
