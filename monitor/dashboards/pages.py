@@ -387,10 +387,10 @@ def sums_row(counters: dict) -> dict:
 def readiness_verdict(row) -> str:
     if not row["failing"]:
         return "ready: all of it passes"
+    if (row["forwarded"] + row["mailing_list"]) * 2 >= row["failing"]:  # its failing mail, mostly overridden
+        return "forwarding or lists: receivers override"
     if row["dmarc_rate"] is not None and row["dmarc_rate"] >= 50:
         return "yours? mostly passes: fix its DKIM/SPF first"
-    if (row["forwarded"] + row["mailing_list"]) * 2 >= row["failing"]:
-        return "forwarding or lists: receivers override"
     return "fails throughout: spoofing or an unconfigured sender"
 
 

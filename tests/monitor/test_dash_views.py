@@ -266,3 +266,13 @@ def test_it_exports_every_table_of_every_page(viewer_client, org):
             assert len(lines) == len(table.rows) + 1, (url, table.name)
             exported += 1
     assert exported >= 30
+
+
+def test_it_reads_a_source_whose_failing_mail_receivers_override_as_forwarding():
+    from monitor.dashboards.pages import readiness_verdict
+
+    forwarder = {"failing": 274, "dmarc_rate": 81.6, "forwarded": 274, "mailing_list": 0}  # DKIM mostly survives
+    assert readiness_verdict(forwarder) == "forwarding or lists: receivers override"
+    assert readiness_verdict({**forwarder, "forwarded": 0}) == "yours? mostly passes: fix its DKIM/SPF first"
+    assert readiness_verdict({**forwarder, "forwarded": 0, "dmarc_rate": 10.0}).startswith("fails throughout")
+    assert readiness_verdict({**forwarder, "failing": 0}) == "ready: all of it passes"
