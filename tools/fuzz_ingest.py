@@ -9,10 +9,10 @@ atheris is not a dependency of the project (only this tool uses it)::
 
     .venv/bin/pip install atheris
     mkdir -p /tmp/fuzz-corpus
-    .venv/bin/python tools/fuzz_ingest.py /tmp/fuzz-corpus ../shared/corpus/*/ -max_total_time=600
+    .venv/bin/python tools/fuzz_ingest.py /tmp/fuzz-corpus $(find ../shared/corpus -type d) -max_total_time=600
 
-Any libFuzzer option works (``-max_len``, ``-jobs`` ...); the folders given are the seeds, the first
-one also collects what the fuzzer finds. Limits are lowered so that every input runs fast.
+Any libFuzzer option works (``-max_len``, ``-jobs`` ...); the files in the folders given (not in their
+subfolders) are the seeds, and the first folder also collects what the fuzzer finds. Limits are lowered so that every input runs fast.
 """
 
 import sys
