@@ -18,6 +18,7 @@ report id, policy domain, period) holds even when two workers store the same rep
 
 import gzip
 import io
+from collections import Counter
 
 from django.conf import settings
 from django.db import models
@@ -63,9 +64,7 @@ class IncomingFile(models.Model):
     def outcome_counts(self) -> str:
         """What the file's reports came to, e.g. "35 imported, 2 duplicate, 1 rejected" (one entry of
         ``results`` per report found or member refused)."""
-        counts: dict[str, int] = {}
-        for entry in self.results or []:
-            counts[entry.get("status", "")] = counts.get(entry.get("status", ""), 0) + 1
+        counts = Counter(entry.get("status") for entry in self.results or [])
         return ", ".join(f"{counts[status]} {status}" for status, _ in self.STATUSES if counts.get(status))
 
     def raw_bytes(self) -> bytes:

@@ -33,7 +33,8 @@ def uncount_overrides_of_passing_mail(apps, schema_editor):
         types = {reason.get("type") for reason in reasons if isinstance(reason, dict)}
         flags = (bool(types & FORWARDED_REASONS), "mailing_list" in types)
         if count and any(flags):
-            tallies[report_id][(source_ip, dkim == "pass", spf == "pass", disposition, *flags)] += count
+            applied = disposition if disposition in ("quarantine", "reject") else "none"  # as prepare classes it
+            tallies[report_id][(source_ip, dkim == "pass", spf == "pass", applied, *flags)] += count
     if not tallies:
         return
 

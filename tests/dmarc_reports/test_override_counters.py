@@ -17,6 +17,7 @@ migration = importlib.import_module("dmarc_reports.migrations.0007_overrides_cou
 
 ROWS = [
     RowSpec("203.0.113.5", 37, dkim="pass", spf="fail", reasons=(("forwarded", ""),)),  # DKIM intact: passes
+    RowSpec("203.0.113.5", 3, disposition="pass", dkim="pass", spf="fail", reasons=(("forwarded", ""),)),  # (RFC 9990)
     RowSpec("203.0.113.5", 5, dkim="fail", spf="fail", reasons=(("forwarded", ""),)),  # delivered despite failing
     RowSpec("203.0.113.6", 11, dkim="pass", spf="fail", reasons=(("mailing_list", "lists.example.org"),)),
     RowSpec("203.0.113.6", 7, dkim="fail", spf="fail", reasons=(("mailing_list", "lists.example.org"),)),
@@ -62,7 +63,7 @@ def test_it_uncounts_what_passing_mail_added_before(org, other_org, monkeypatch)
         patched.setattr(prepare, "row_category", old_row_category)
         import_file(aggregate_xml(SPEC), name="old.xml", org=org, via="command")  # stored before 0007
     before = rollups(org)
-    assert sum(f[COUNTERS.index("forwarded")] for f in before["domain"].values()) == 37 + 5 + 3
+    assert sum(f[COUNTERS.index("forwarded")] for f in before["domain"].values()) == 37 + 3 + 5 + 3
 
     migration.uncount_overrides_of_passing_mail(apps, None)
 
