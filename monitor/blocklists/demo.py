@@ -88,8 +88,7 @@ def load_demo_history(org) -> str:
         BlocklistResult.objects.bulk_create(results)
         Listing.objects.bulk_create(listings)
         # The catalogue says what the last run found of each list (as run_audit leaves it).
-        Blocklist.objects.filter(pk__in=[b.pk for b in lists.values()]).exclude(zone=UNUSABLE[0]).update(
-            health="ok", health_reason="", health_checked=runs[-1].started)
-        Blocklist.objects.filter(zone=UNUSABLE[0], pk__in=[b.pk for b in lists.values()]).update(
-            health="dead", health_reason=UNUSABLE[1], health_checked=runs[-1].started)
+        audited = Blocklist.objects.filter(pk__in=[b.pk for b in lists.values()])
+        audited.update(health="ok", health_reason="", health_checked=runs[-1].started)
+        audited.filter(zone=UNUSABLE[0]).update(health="dead", health_reason=UNUSABLE[1])
     return f"blocklists: {len(runs)} weekly runs, {len(listings)} listing intervals"
