@@ -5,9 +5,9 @@ The connection goes to the resolved address with SNI and certificate checks for 
 public addresses are fetched from (``pinned_http.public``): what a domain's DNS says must not make us
 call into this machine or our own networks. A policy host on a private address is not fetched, and not
 judged either (the DNS servers we ask may give an internal view). Tests point the whole thing at a
-loopback HTTPS server: settings
-``MTA_STS_ALLOW_NETWORKS`` (networks allowed besides public addresses), ``MTA_STS_PORT`` (default
-443) and ``MTA_STS_CA_FILE`` (default: the system's trusted CAs); ``MTA_STS_TIMEOUT`` seconds (10).
+loopback HTTPS server. Settings: ``MTA_STS_ALLOW_NETWORKS`` (networks allowed besides public
+addresses), ``MTA_STS_PORT`` (default 443), ``MTA_STS_CA_FILE`` (default: the system's trusted CAs)
+and ``MTA_STS_TIMEOUT`` seconds (default 10).
 """
 
 from __future__ import annotations
