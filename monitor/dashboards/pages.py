@@ -384,6 +384,18 @@ def sums_row(counters: dict) -> dict:
     }
 
 
+def reverse_dns(host) -> str:
+    """What is known of an address's reverse DNS (``SourceHost`` or None): its PTR name, else why there
+    is none, so that an address not looked up yet, or whose look-up failed, is not read as one without."""
+    if host is not None and host.ptr:
+        return host.ptr
+    if host is None or host.looked_up is None:
+        return "(not looked up yet)"
+    if host.error:
+        return f"(look-up failed: {host.error})"
+    return "(none)"
+
+
 def readiness_verdict(row) -> str:
     if not row["failing"]:
         return "ready: all of it passes"
@@ -496,7 +508,7 @@ def addresses_page(filters, domain: str, service: str = "") -> Page | None:
     addresses = []
     for row in rows:
         host = hosts.get(row["source_ip"])
-        address = {"source_ip": row["source_ip"], "url": url_of(row["source_ip"]), "ptr": host.ptr if host else "",
+        address = {"source_ip": row["source_ip"], "url": url_of(row["source_ip"]), "ptr": reverse_dns(host),
                    "service": row["service"] or UNKNOWN_SERVICE, **sums_row(row)}
         address["verdict"] = readiness_verdict(address)
         addresses.append(address)
@@ -554,7 +566,7 @@ def source_page(filters, kind: str, key: str) -> Page | None:
         [Column("source_ip", "Address", "link", "url"), Column("ptr", "Reverse DNS"), Column("service", "Service"),
          Column("messages", "Messages", "int"), Column("dmarc_rate", "DMARC pass", "pct")],
         sorted(({"source_ip": r["source_ip"], "url": source_url(r["source_ip"], filters),
-                 "ptr": getattr(hosts.get(r["source_ip"]), "ptr", ""), "service": getattr(hosts.get(r["source_ip"]), "service", ""),
+                 "ptr": reverse_dns(hosts.get(r["source_ip"])), "service": getattr(hosts.get(r["source_ip"]), "service", ""),
                  **sums_row(r)} for r in by_address), key=lambda r: -r["messages"])[:MAX_ADDRESSES],
         empty="No reports mention it in this period.",
     )
@@ -586,7 +598,9 @@ def source_page(filters, kind: str, key: str) -> Page | None:
     )
     return Page(
         charts=[volume_chart, rates_chart], tables=[domains_table, addresses_table, reporters_table, reports_table],
-        context={"host": host, "listings": listings, "display_name": queries.service_name(key) if kind != "ip" else key, "total": sums_row({k: sum(series(k)) for k in ("messages", "dmarc_pass", "dkim_pass", "spf_pass")})},
+        context={"host": host, "reverse_dns": reverse_dns(host), "listings": listings,
+                 "display_name": queries.service_name(key) if kind != "ip" else key,
+                 "total": sums_row({k: sum(series(k)) for k in ("messages", "dmarc_pass", "dkim_pass", "spf_pass")})},
     )
 
 
@@ -688,8 +702,7 @@ def report_page(filters, pk: int, offset: int = 0, limit: int | None = ROWS_PER_
         })
     hosts = queries.source_hosts({r["source_ip"] for r in table_rows})
     for r in table_rows:
-        host = hosts.get(r["source_ip"])
-        r["ptr"] = host.ptr if host else ""
+        r["ptr"] = reverse_dns(hosts.get(r["source_ip"]))
     shown = f"rows {offset + 1:,}–{offset + len(table_rows):,} of {total:,}" if total > len(table_rows) else ""
     rows_table = Table(
         "rows", "Rows",

@@ -126,3 +126,20 @@ def test_it_narrows_the_services_to_an_ip_pools_addresses(viewer_client, org):
     data = build(org)
     services = viewer_client.get(DOMAIN_URL + f"?pool={data['ip_pool'].pk}").context["services"]
     assert [(s["service"], s["messages"]) for s in services] == [("Amazon SES", 2000)]
+
+
+def test_it_says_why_an_address_has_no_reverse_dns_name(viewer_client, org):
+    from django.utils import timezone
+
+    build(org)
+    SourceHost.objects.filter(ip=SPOOF_IP).update(looked_up=timezone.now())  # looked up: no PTR record
+    SourceHost.objects.create(ip="10.9.0.1", looked_up=timezone.now(), error="timed out")
+    for ip in ("10.9.0.1", "10.9.0.2"):  # 10.9.0.2 has never been looked up
+        add_rollup(org, "acme.example", ip, today(), 10, 0)
+    services = {s["service"]: s for s in viewer_client.get(DOMAIN_URL).context["services"]}
+    rows = viewer_client.get(services["(no reverse DNS)"]["addresses_url"]).context["page"].table("addresses").rows
+    assert {r["source_ip"]: r["ptr"] for r in rows} == {
+        SPOOF_IP: "(none)", "10.9.0.1": "(look-up failed: timed out)", "10.9.0.2": "(not looked up yet)"}
+    for ip, said in ((SPOOF_IP, "Reverse DNS: (none)"), ("10.9.0.1", "Reverse DNS: (look-up failed: timed out)"),
+                     ("10.9.0.2", "Reverse DNS: (not looked up yet)"), (GOOGLE_IP, "Reverse DNS: mail-ot1.google.com")):
+        assert said in viewer_client.get(reverse("dash_source", args=[ip])).content.decode()
