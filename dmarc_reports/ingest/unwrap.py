@@ -150,6 +150,14 @@ def unsafe_member_name(filename: str) -> bool:
             or ".." in PurePosixPath(path).parts)
 
 
+def system_metadata(filename: str) -> bool:
+    """Files an operating system adds to a zip beside what was chosen (macOS's ``__MACOSX/`` folder of
+    ``._`` resource forks, ``.DS_Store``; Windows's ``Thumbs.db``): skipped, neither read nor refused."""
+    parts = PurePosixPath(filename.replace("\\", "/")).parts
+    return bool(parts) and (parts[0] == "__MACOSX" or parts[-1].startswith("._")
+                            or parts[-1] in (".DS_Store", "Thumbs.db", "desktop.ini"))
+
+
 def _unzip(stream, name, depth, budget):
     limits = budget.limits
     announced = _zip_entry_count(stream)
@@ -157,7 +165,8 @@ def _unzip(stream, name, depth, budget):
         raise Rejected(f"The zip file holds {announced} files; at most {limits.max_members} are read")
     try:
         archive = zipfile.ZipFile(stream)
-        entries = [info for info in archive.infolist() if not info.filename.endswith("/")]  # (is_dir() fails on "")
+        entries = [info for info in archive.infolist()  # files (is_dir() fails on ""), not an OS's own
+                   if not info.filename.endswith("/") and not system_metadata(info.filename)]
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
         raise Rejected("The zip file is truncated or damaged: its table of contents cannot be read") from None
     except NotImplementedError as error:  # "zip file version 23.6": a version field beyond what zipfile reads
@@ -166,7 +175,7 @@ def _unzip(stream, name, depth, budget):
     if len(entries) > limits.max_members:
         raise Rejected(f"The zip file holds {len(entries)} files; at most {limits.max_members} are read")
     if not entries:
-        raise Rejected("The zip file holds no files")
+        raise Rejected("The zip file holds no report files")
     with archive:
         for info in entries:
             member = f"{name}/{info.filename}"

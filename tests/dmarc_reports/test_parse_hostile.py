@@ -166,6 +166,13 @@ def test_it_refuses_a_member_leaving_the_archive_but_reads_the_others():
     assert [r[0] for r in results[:2]] == ["failed", "failed"] and "leaves the archive" in results[0][1]
 
 
+def test_it_skips_the_files_an_operating_system_adds_to_a_zip():  # zipped in macOS's Finder, or on Windows
+    archive = zip_bytes([("reports/r.xml", REPORT), ("__MACOSX/reports/._r.xml", b"\x00\x05\x16\x07 resource fork"),
+                         ("reports/.DS_Store", b"\x00\x00\x00\x01Bud1"), ("reports/Thumbs.db", b"\xd0\xcf\x11\xe0")])
+    assert outcomes(archive) == [("aggregate", 2, 7)]
+    assert refusal(zip_bytes([("__MACOSX/._r.xml", b"\x00\x05\x16\x07")])) == "The zip file holds no report files"
+
+
 def test_it_refuses_a_truncated_gzip():
     data = gzip.compress(REPORT * 50)
     assert "truncated" in refusal(data[: len(data) // 2])
