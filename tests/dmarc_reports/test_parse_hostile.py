@@ -305,6 +305,15 @@ def test_it_skips_a_row_whose_source_is_not_an_ip_address_and_says_so():
     assert any("not-an-ip" in warning and "skipped" in warning for warning in report.warnings)
 
 
+@pytest.mark.parametrize("written, read, warned", [("50", 50, None), ("100.0", 100, "read as 100"), ("50%", 50, "read as 50"),
+                                                  ("150", None, "ignored"), ("half", None, "ignored")])
+def test_it_salvages_a_pct_written_as_a_decimal_or_a_percentage(written, read, warned):
+    report = parse_aggregate(REPORT.replace(b"<p>reject</p>", f"<p>reject</p><pct>{written}</pct>".encode()))
+    warnings = [w for w in report.warnings if "pct" in w]
+    assert report.policy.pct == read
+    assert len(warnings) == (warned is not None) and all(warned in w and f"'{written}'" in w for w in warnings)
+
+
 def test_it_reads_metadata_that_comes_after_the_records():
     head, records = REPORT.split(b"<record>", 1)
     metadata = head[head.index(b"<report_metadata>"):]
