@@ -76,7 +76,9 @@ def report_parts(message: Message, name: str) -> Iterator[tuple[str, bytes]]:
             kind = detect.sniff(payload[: detect.HEAD_SIZE])
         except Rejected:
             continue
-        inline_text = content_type.startswith("text/") and content_type not in ("text/xml",)
+        # A text part is read when it holds XML or JSON, or, named like a report file, whatever its bytes
+        # are (reporters label a gzip'd report text/plain).
+        inline_text = content_type.startswith("text/") and content_type != "text/xml" and not REPORT_FILE.search(filename)
         if inline_text and kind not in (detect.XML, detect.JSON):
             continue
         if kind in (detect.EMAIL, detect.MBOX) and content_type != "message/rfc822" and not REPORT_FILE.search(filename):

@@ -364,6 +364,11 @@ def test_it_reads_the_good_e_mails_of_an_mbox_and_refuses_the_bad_one():
     assert results[1][0] == "failed" and "no DMARC or TLS-RPT report" in results[1][1]
 
 
+def test_it_reads_a_gzip_attachment_mislabelled_as_text_by_its_bytes():
+    assert outcomes(email_with(gzip.compress(REPORT), "text/plain", "r.xml.gz")) == [("aggregate", 2, 7)]
+    assert outcomes(email_with(gzip.compress(REPORT), "text/plain", "notes.txt"))[0][0] == "failed"  # not named a report
+
+
 def test_it_reads_a_zip_of_e_mails_and_a_forwarded_e_mail():
     import email.message
 
