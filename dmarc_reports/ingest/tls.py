@@ -9,7 +9,8 @@ kilobytes; anything over ``limits.max_json_bytes`` is refused) and checks it:
   ``contact-info``, ``policy-domain``, ``policy-string``, ``mx-host`` (a string or a list);
 - policy types ``tlsa``, ``sts``, ``no-policy-found`` and the RFC 8460 result types are
   normalised to lower case; unknown ones are kept as sent, with a warning;
-- session counts must be whole numbers >= 0; a missing count is 0, with a warning.
+- session counts must be whole numbers >= 0; a missing count is 0, and one written as a text of
+  digits is read, with a warning.
 
 Refused with ``Rejected``: invalid JSON, JSON nested too deep for the parser, JSON that is not
 an object, and a report without the required fields. Datetimes are aware UTC; absent texts
@@ -158,6 +159,9 @@ class Reader:
         value = mapping[key]
         if isinstance(value, float) and value.is_integer():
             value = int(value)
+        elif isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+            self.warn(f"{where}{key} is written as a text, {json.dumps(value)[:50]}; read as a number")
+            value = int(value)
         if isinstance(value, bool) or not isinstance(value, int) or value < 0 or value > 2**63 - 1:
             raise Rejected(f"{where}{key} is {json.dumps(value)[:50]}, not a whole number of sessions")
         return value
@@ -173,7 +177,7 @@ class Reader:
         if not isinstance(value, str) or not value.strip():
             raise Rejected(f"The report has no date-range {what}, so its period is unknown")
         try:
-            moment = datetime.fromisoformat(value.strip())
+            moment = datetime.fromisoformat(value.strip().upper())  # RFC 3339 allows a lower-case "t" and "z"
         except ValueError:
             raise Rejected(f"The report's date-range {what} '{value[:50]}' is not an RFC 3339 date and time") from None
         if moment.tzinfo is None:

@@ -338,6 +338,20 @@ def test_it_refuses_tls_reports_with_bad_counts():
                               "summary": {"total-successful-session-count": -5, "total-failure-session-count": 0}}]}
     with pytest.raises(Rejected, match="total-successful-session-count is -5"):
         parse_tls(json.dumps(document).encode())
+    document["policies"][0]["summary"]["total-successful-session-count"] = "5 sessions"
+    with pytest.raises(Rejected, match='total-successful-session-count is "5 sessions", not a whole number'):
+        parse_tls(json.dumps(document).encode())
+
+
+def test_it_salvages_tls_counts_written_as_texts_and_reads_lower_case_rfc_3339_datetimes():
+    document = {"organization-name": "x", "report-id": "1",
+                "date-range": {"start-datetime": "2024-01-01t00:00:00z", "end-datetime": "2024-01-02t01:00:00+01:00"},
+                "policies": [{"policy": {"policy-type": "sts"},
+                              "summary": {"total-successful-session-count": "5", "total-failure-session-count": 0}}]}
+    report = parse_tls(json.dumps(document).encode())
+    assert (report.date_begin.isoformat(), report.date_end.isoformat()) == ("2024-01-01T00:00:00+00:00", "2024-01-02T00:00:00+00:00")
+    assert report.policies[0].successful_sessions == 5
+    assert report.warnings == ['policies[0].summary.total-successful-session-count is written as a text, "5"; read as a number']
 
 
 # Mixed uploads --------------------------------------------------------------------------------
