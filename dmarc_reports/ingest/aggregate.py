@@ -606,6 +606,8 @@ def source_ip(value: str) -> str | None:
         return None
     if address.version == 6 and address.ipv4_mapped:
         address = address.ipv4_mapped
+    elif address.version == 6 and address.scope_id is not None:  # a zone ("%eth0") means nothing off the reporter's host
+        address = ipaddress.IPv6Address(int(address))
     return str(address)
 
 

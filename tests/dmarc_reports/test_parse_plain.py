@@ -55,12 +55,14 @@ def test_it_reads_a_report_as_element_by_element_whatever_the_chunk(tmp_path, mo
 
 def test_it_gives_records_of_one_shape_their_own_address_count_and_warnings():
     document = HEAD + record("192.0.2.1", "3", "") + record("192.0.2.2", " 4 ", "", "PASS") + record(
-        "::ffff:192.0.2.3", "5", "") + record("not-an-ip", "6", "") + record("2001:DB8::1", "7", "") + b"</feedback>"
+        "::ffff:192.0.2.3", "5", "") + record("not-an-ip", "6", "") + record("2001:DB8::1", "7", "") + record(
+        "fe80::1%eth0", "8", "") + b"</feedback>"
     header, policy, rows, warnings = everything(document)
     assert [(row.source_ip, row.count, row.dkim) for row in rows] == [
-        ("192.0.2.1", 3, "pass"), ("192.0.2.2", 4, "pass"), ("192.0.2.3", 5, "pass"), ("2001:db8::1", 7, "pass")]
+        ("192.0.2.1", 3, "pass"), ("192.0.2.2", 4, "pass"), ("192.0.2.3", 5, "pass"), ("2001:db8::1", 7, "pass"),
+        ("fe80::1", 8, "pass")]  # (a zone means nothing off the reporter's host)
     assert [w for w in warnings if "header_from" in w] == [
-        f"Record {n} has no identifiers/header_from" for n in (1, 2, 3, 5)]
+        f"Record {n} has no identifiers/header_from" for n in (1, 2, 3, 5, 6)]
     assert any("Record 4: source_ip 'not-an-ip'" in w for w in warnings)
 
 
