@@ -42,7 +42,7 @@ from lxml import etree
 
 from .detect import strip_bom
 from .errors import Rejected
-from .limits import Limits
+from .limits import Limits, check_period
 from .records import GiveUp, PlainRecords, wrap
 from .reports import AggregateReport, DkimResult, Policy, Reason, Row, RowStream, SpfResult
 
@@ -561,8 +561,6 @@ def build_report(metadata: dict, values: Values, warnings: list[str]) -> Aggrega
         notes.add(f"The report has no org_name; the reporter is named after its e-mail address ({org_name})")
     begin = values.timestamp(info.get("begin", ""), "begin")
     end = values.timestamp(info.get("end", ""), "end")
-    if end < begin:
-        raise Rejected(f"The report's period ends ({end:%Y-%m-%d %H:%M}) before it begins ({begin:%Y-%m-%d %H:%M})")
     if not published.get("p"):
         notes.add("policy_published has no p (the domain's policy)")
     policy = Policy(
@@ -898,6 +896,7 @@ def _parse(stream: BinaryIO, limits: Limits) -> AggregateReport:
         reader = Reader(stream, limits, Notes([]), check_records=False)
         items, pending = reader.items(), None
     report = build_report(metadata, values, warnings)
+    check_period(report.date_begin, report.date_end, limits)
     report.rows = RowStream(_rows(pending, items, reader, values))
     return report
 

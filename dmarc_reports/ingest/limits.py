@@ -6,6 +6,7 @@ across every nested wrapper, so a zip of gzip bombs is caught as surely as a sin
 
 import tempfile
 from dataclasses import dataclass
+from datetime import datetime
 
 from .errors import Rejected
 
@@ -22,6 +23,7 @@ class Limits:
     max_xml_depth: int = 64  # a DMARC report nests 5 levels; extensions a few more
     max_elements_per_record: int = 10_000  # RFC 9990 allows 100 DKIM results per row
     spool_in_memory: int = 4 * MB  # members larger than this are spooled to a temporary file
+    max_period_days: int = 62  # a report covers a day (RFC 7489's default interval, RFC 8460's), now and then a week
 
 
 def human_size(size: int) -> str:
@@ -30,6 +32,18 @@ def human_size(size: int) -> str:
     if size >= 1024:
         return f"{size / 1024:g} KB"
     return f"{size} bytes"
+
+
+def check_period(begin: datetime, end: datetime, limits: Limits, subject: str = "The report") -> None:
+    """Rejected when a report's period ends before it begins, or covers more than
+    ``limits.max_period_days`` days: its counts are spread over every day it covers, and one "from
+    1970 to 2100" would be 47,000 days of roll-ups per source."""
+    if end < begin:
+        raise Rejected(f"{subject}'s period ends ({end:%Y-%m-%d %H:%M}) before it begins ({begin:%Y-%m-%d %H:%M})")
+    days = (end - begin).total_seconds() / 86400
+    if days > limits.max_period_days:
+        raise Rejected(f"{subject} covers {days:,.0f} days ({begin:%Y-%m-%d} to {end:%Y-%m-%d}); reports cover a day or "
+                       f"a few, and one of more than {limits.max_period_days} days is refused")
 
 
 class Budget:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from .detect import strip_bom
 from .errors import Rejected
-from .limits import Limits, human_size
+from .limits import Limits, check_period, human_size
 
 POLICY_TYPES = {"tlsa", "sts", "no-policy-found"}
 RESULT_TYPES = {
@@ -225,7 +225,8 @@ def read_policy(reader: Reader, entry, number: int) -> TlsPolicy:
 
 def parse_tls(source, limits: Limits | None = None) -> TlsReport:
     """Read and check one TLS-RPT report; ``Rejected`` says why one is refused."""
-    document = read_json(source, limits or Limits())
+    limits = limits or Limits()
+    document = read_json(source, limits)
     reader = Reader()
     report_id = reader.text(document, "report-id", "")
     if not report_id:
@@ -235,8 +236,7 @@ def parse_tls(source, limits: Limits | None = None) -> TlsReport:
         raise Rejected("The TLS report has no date-range, so its period is unknown")
     begin = reader.when(dates.get("start-datetime"), "start-datetime")
     end = reader.when(dates.get("end-datetime"), "end-datetime")
-    if end < begin:
-        raise Rejected(f"The TLS report's period ends ({end:%Y-%m-%d %H:%M}) before it begins ({begin:%Y-%m-%d %H:%M})")
+    check_period(begin, end, limits, "The TLS report")
     policies = document.get("policies")
     if not isinstance(policies, list):
         raise Rejected("The TLS report has no list of policies")

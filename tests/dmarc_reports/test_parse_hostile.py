@@ -331,6 +331,25 @@ def test_it_salvages_xml_broken_after_some_rows_without_repeating_them():
     assert any("recovery mode" in warning for warning in report.warnings)
 
 
+@pytest.mark.parametrize("end, refused", [
+    ("1700086399", None), ("1705356000", None),  # a day; 62 days
+    ("1705442400", "The report covers 63 days (2023-11-14 to 2024-01-16); reports cover a day or a few, and one of more "
+                   "than 62 days is refused"),
+    ("4102444800", "The report covers 27,806 days"),  # spread over its days: 27,806 days of roll-ups per source
+    ("1699999999", "The report's period ends (2023-11-14 22:13) before it begins (2023-11-14 22:13)"),
+])
+def test_it_refuses_a_report_period_that_ends_before_it_begins_or_lasts_months(end, refused):
+    document = REPORT.replace(b"<end>1700086399</end>", f"<end>{end}</end>".encode())
+    if refused is None:
+        assert outcomes(document)[0][0] == "aggregate"
+    else:
+        assert refusal(document).startswith(refused)
+    tls = {"organization-name": "x", "report-id": "1", "policies": [],
+           "date-range": {"start-datetime": "2024-01-01T00:00:00Z", "end-datetime": "2024-06-01T00:00:00Z"}}
+    with pytest.raises(Rejected, match="The TLS report covers 152 days"):
+        parse_tls(json.dumps(tls).encode())
+
+
 def test_it_refuses_tls_reports_with_bad_counts():
     document = {"organization-name": "x", "report-id": "1",
                 "date-range": {"start-datetime": "2024-01-01T00:00:00Z", "end-datetime": "2024-01-02T00:00:00Z"},
