@@ -40,7 +40,21 @@ def test_it_names_known_senders_by_host_name_suffix():
     assert service_for("a8-55.smtp-out.amazonses.com.") == "Amazon SES"
     assert service_for("mail-db3eur04on0101.outbound.protection.outlook.com") == "Microsoft 365 / Outlook"
     assert service_for("mx0b-00123.pphosted.com") == "Proofpoint"
+    assert service_for("esa2.acme.iphmx.com") == "Cisco Secure Email (IronPort)"
+    assert service_for("x.prod.hydra.sophos.com") == "Sophos Email" and service_for("www.sophos.com") == "sophos.com"
     assert service_for("") == ""
+
+
+def test_it_keeps_a_table_of_senders_with_each_suffix_once_in_lower_case():
+    import tomllib
+
+    from dmarc_reports.enrichment import SENDERS
+
+    with open(SENDERS, "rb") as stream:
+        table = tomllib.load(stream)["services"]
+    listed = [suffix for suffixes in table.values() for suffix in suffixes]
+    assert len(listed) == len(set(listed)) and all(suffix == suffix.lower().strip(".") for suffix in listed)
+    assert all(table.values()) and list(table) == sorted(table, key=str.lower)
 
 
 def test_it_names_other_senders_by_the_organisational_domain_of_their_host_name():
