@@ -521,7 +521,7 @@ class Values:
             return int(value)
         written = re.fullmatch(r"(\d{1,3})(?:\.0*)?\s*%?", value)  # "100.0", "50%": salvaged
         if written and int(written[1]) <= 100:
-            self.notes.add(f"policy_published pct '{value}' is not an integer; read as {int(written[1])}")
+            self.notes.add(f"policy_published pct '{value[:50]}' is not an integer; read as {int(written[1])}")
             return int(written[1])
         self.notes.add(f"policy_published pct '{value[:50]}' is not a percentage; ignored")
         return None
