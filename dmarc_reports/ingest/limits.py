@@ -6,7 +6,7 @@ across every nested wrapper, so a zip of gzip bombs is caught as surely as a sin
 
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
 from .errors import Rejected
 
@@ -34,12 +34,15 @@ def human_size(size: int) -> str:
     return f"{size} bytes"
 
 
-def check_period(begin: datetime, end: datetime, limits: Limits, subject: str = "The report") -> None:
-    """Rejected when a report's period ends before it begins, or covers more than
+def check_period(begin: datetime, end: datetime, limits: Limits, subject: str = "The report", now=None) -> None:
+    """Rejected when a report's period ends before it begins, begins after tomorrow (a reporter's clock
+    gone wrong: kept, it would stand as the domain's newest report for years), or covers more than
     ``limits.max_period_days`` days: its counts are spread over every day it covers, and one "from
     1970 to 2100" would be 47,000 days of roll-ups per source."""
     if end < begin:
         raise Rejected(f"{subject}'s period ends ({end:%Y-%m-%d %H:%M}) before it begins ({begin:%Y-%m-%d %H:%M})")
+    if begin > (now or datetime.now(timezone.utc)) + timedelta(days=1):
+        raise Rejected(f"{subject}'s period begins in the future ({begin:%Y-%m-%d %H:%M} UTC): the reporter's clock is wrong")
     days = (end - begin).total_seconds() / 86400
     if days > limits.max_period_days:
         raise Rejected(f"{subject} covers {days:,.0f} days ({begin:%Y-%m-%d} to {end:%Y-%m-%d}); reports cover a day or "

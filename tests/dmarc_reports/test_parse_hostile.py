@@ -350,6 +350,25 @@ def test_it_refuses_a_report_period_that_ends_before_it_begins_or_lasts_months(e
         parse_tls(json.dumps(tls).encode())
 
 
+def test_it_refuses_a_report_from_a_reporter_whose_clock_is_years_ahead():
+    from datetime import datetime, timedelta, timezone
+
+    def period(start):
+        begin = int(start.timestamp())
+        return REPORT.replace(b"<begin>1700000000</begin><end>1700086399</end>",
+                              f"<begin>{begin}</begin><end>{begin + 86399}</end>".encode())
+
+    today = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    assert outcomes(period(today))[0][0] == "aggregate"  # today's, sent early: a clock a little ahead
+    assert refusal(period(datetime(2100, 1, 1, tzinfo=timezone.utc))) == (
+        "The report's period begins in the future (2100-01-01 00:00 UTC): the reporter's clock is wrong")
+    tls = {"organization-name": "x", "report-id": "1", "policies": [],
+           "date-range": {"start-datetime": f"{today + timedelta(days=3):%Y-%m-%d}T00:00:00Z",
+                          "end-datetime": f"{today + timedelta(days=4):%Y-%m-%d}T00:00:00Z"}}
+    with pytest.raises(Rejected, match="The TLS report's period begins in the future"):
+        parse_tls(json.dumps(tls).encode())
+
+
 def test_it_refuses_tls_reports_with_bad_counts():
     document = {"organization-name": "x", "report-id": "1",
                 "date-range": {"start-datetime": "2024-01-01T00:00:00Z", "end-datetime": "2024-01-02T00:00:00Z"},
