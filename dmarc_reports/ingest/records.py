@@ -27,7 +27,8 @@ general way finds it again and does what it does today: recovery mode or a refus
 whose first ``<record>`` is not within ``HEAD_WITHIN`` bytes, an encoding other than UTF-8
 declared, a root start tag it cannot find, anything but whitespace between records (comments,
 <extension>, metadata after the records, a record with attributes or a namespace prefix), and a
-record with ``&`` (entity or character reference), ``<!`` (comment, CDATA), ``<?``, another
+record with ``&`` (entity or character reference), a quote in a tag other than around a start
+tag's attribute value (see ``_first_uncertain``), ``<!`` (comment, CDATA), ``<?``, another
 ``<record`` inside it, or more than ``RECORD_SIZE`` bytes (so a hostile record never grows in
 memory here: the general way counts its elements and refuses it). Whatever it gives up on, it
 holds at most a chunk, a record and the records waiting for libxml2 in memory.
@@ -51,7 +52,7 @@ RECORD_END = b"</record>"
 WHITESPACE = b" \t\r\n"
 PROLOG = re.compile(rb"(?:\xef\xbb\xbf)?(?:[ \t\r\n]+|<\?.*?\?>|<!--.*?-->)*", re.S)
 START_TAG = re.compile(  # a start tag and its attributes (values may hold ">", never "<")
-    rb"<([A-Za-z_][^\s/>]*)(?:[ \t\r\n]+[^\s=/>]+[ \t\r\n]*=[ \t\r\n]*(?:\"[^\"<]*\"|'[^'<]*'))*[ \t\r\n]*>")
+    rb"<([A-Za-z_][^\s/>\"'<=]*)(?:[ \t\r\n]+[^\s=/>\"'<]+[ \t\r\n]*=[ \t\r\n]*(?:\"[^\"<]*\"|'[^'<]*'))*[ \t\r\n]*>")
 DECLARED_ENCODING = re.compile(rb"(?:\xef\xbb\xbf)?<\?xml[^>]*?encoding[ \t\r\n]*=[ \t\r\n]*[\"']([^\"']*)[\"']")
 
 
@@ -192,11 +193,24 @@ class PlainRecords:
 
 
 def _first_uncertain(data: bytes) -> int:
-    """Where the first ``&``, ``<!`` or ``<?`` is in ``data`` (its length if nowhere). (``!`` and
-    ``?`` are looked for alone: they are rare, and ``<`` is everywhere.)"""
+    """Where the first ``&``, ``<!``, ``<?`` or tag with a quote that does not close as a start tag's
+    attribute value is in ``data`` (its length if nowhere). (``!``, ``?`` and quotes are looked for
+    alone: they are rare, and ``<`` is everywhere.) An attribute value left open keeps libxml2's push
+    parser looking for its end to the end of the document: its error comes only when it closes, long
+    after the records behind it would have been handed out."""
     first = data.find(b"&")
     if first < 0:
         first = len(data)
+    for quote in (b'"', b"'"):
+        at = data.find(quote, 0, first)
+        while at >= 0:
+            opening = data.rfind(b"<", 0, at)
+            if opening > data.rfind(b">", 0, at):  # in a tag
+                tag = START_TAG.match(data, opening)
+                if tag is None or tag.end() <= at:
+                    first = opening
+                    break
+            at = data.find(quote, at + 1, first)
     for mark in (b"!", b"?"):
         at = data.find(mark, 1, first)
         while at >= 0:

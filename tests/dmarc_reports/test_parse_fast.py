@@ -251,6 +251,18 @@ def test_it_salvages_a_syntax_error_after_many_records_as_the_general_way(ways):
     ways.same(report(items))
 
 
+@pytest.mark.parametrize("tag", ["<header_from'>", '<header_from x="1>', "<header_from\x0f'>", "<header_from x='1'\">"])
+def test_it_gives_up_on_a_quote_left_open_in_a_tag_which_libxml2_reports_only_at_the_end(ways, tag):
+    # (found by fuzzing: the push parser looked for the quote's end to the end of the document, so the
+    # records after it were handed out as well-formed and the one holding it raised XMLSyntaxError)
+    items = records(400)
+    items[300] = items[300].replace("<header_from>", tag, 1)
+    result = ways.same(report(items))
+    assert any("recovery mode" in warning for warning in result[5]) and len(result[4]) >= 300
+    ways.same(report(records(40, extra='<comment kind="x" at=\'y\'>a "b" \'c\'</comment>')))  # closed quotes
+    assert ways.gave_up == 0
+
+
 @pytest.mark.parametrize("damage", ["<<", "</record>", "</feedback>", "<record><row>", "&nope;", "\x01"])
 def test_it_salvages_damage_right_after_a_record_as_the_general_way(ways, damage):
     items = records(300, header_from="")
