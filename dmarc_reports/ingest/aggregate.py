@@ -231,7 +231,9 @@ class Reader:
         except etree.XMLSyntaxError as error:
             if "Excessive depth" in str(error):
                 raise self._too_deep() from None
-            raise
+            # Not reached: the fast way hands out well-formed records only. Should one slip through,
+            # the report is refused (and nothing of it kept) rather than the import stopped.
+            raise Rejected(f"A record of the report is malformed XML ({error.msg})") from None
 
     @staticmethod
     def _head_parser():

@@ -263,6 +263,17 @@ def test_it_gives_up_on_a_quote_left_open_in_a_tag_which_libxml2_reports_only_at
     assert ways.gave_up == 0
 
 
+def test_it_refuses_the_report_should_a_malformed_record_ever_be_handed_out(monkeypatch):
+    from dmarc_reports.ingest import records as fast
+
+    monkeypatch.setattr(fast, "_first_uncertain", lambda data: len(data))  # the quote check (above) gone
+    items = records(1500)  # (far more than a chunk after the broken one: it is handed out before libxml2 closes)
+    items[100] = items[100].replace("<header_from>", "<header_from'>", 1)
+    rows = parse_aggregate(io.BytesIO(report(items))).rows
+    with pytest.raises(Rejected, match="A record of the report is malformed XML"):
+        list(rows)
+
+
 @pytest.mark.parametrize("damage", ["<<", "</record>", "</feedback>", "<record><row>", "&nope;", "\x01"])
 def test_it_salvages_damage_right_after_a_record_as_the_general_way(ways, damage):
     items = records(300, header_from="")
