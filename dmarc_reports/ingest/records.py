@@ -193,24 +193,13 @@ class PlainRecords:
 
 
 def _first_uncertain(data: bytes) -> int:
-    """Where the first ``&``, ``<!``, ``<?`` or tag with a quote that does not close as a start tag's
-    attribute value is in ``data`` (its length if nowhere). (``!``, ``?`` and quotes are looked for
-    alone: they are rare, and ``<`` is everywhere.) An attribute value left open keeps libxml2's push
-    parser looking for its end to the end of the document: its error comes only when it closes, long
-    after the records behind it would have been handed out."""
+    """Where the first ``&``, ``<!``, ``<?`` or tag with a quote that is not a start tag's attribute
+    value is in ``data`` (its length if nowhere). (``!``, ``?`` and quotes are looked for alone: they
+    are rare, and ``<`` is everywhere.)"""
     first = data.find(b"&")
     if first < 0:
         first = len(data)
-    for quote in (b'"', b"'"):
-        at = data.find(quote, 0, first)
-        while at >= 0:
-            opening = data.rfind(b"<", 0, at)
-            if opening > data.rfind(b">", 0, at):  # in a tag
-                tag = START_TAG.match(data, opening)
-                if tag is None or tag.end() <= at:
-                    first = opening
-                    break
-            at = data.find(quote, at + 1, first)
+    first = _open_quote(data, first)
     for mark in (b"!", b"?"):
         at = data.find(mark, 1, first)
         while at >= 0:
@@ -219,6 +208,32 @@ def _first_uncertain(data: bytes) -> int:
                 break
             at = data.find(mark, at + 1, first)
     return first
+
+
+def _open_quote(data: bytes, end: int) -> int:
+    """Where the first tag before ``end`` holding a quote other than around a start tag's attribute
+    value starts (``end`` if none does). Such a quote may be an attribute value left open, which keeps
+    libxml2's push parser looking for its end to the end of the document: its error comes only when
+    the parser closes, long after the records behind it would have been handed out. Each byte is
+    looked at a bounded number of times, however many quotes there are."""
+    nearest = {quote: data.find(quote, 0, end) for quote in (b'"', b"'")}
+    while True:
+        at = min((position for position in nearest.values() if position >= 0), default=-1)
+        if at < 0:
+            return end
+        opening = data.rfind(b"<", 0, at)
+        if opening > data.rfind(b">", 0, at):  # in a tag
+            tag = START_TAG.match(data, opening)
+            if tag is None or tag.end() <= at:
+                return opening
+            resume = tag.end()
+        else:  # in a text, which runs to the next tag
+            resume = data.find(b"<", at, end)
+            if resume < 0:
+                return end
+        for quote, position in nearest.items():
+            if 0 <= position < resume:
+                nearest[quote] = data.find(quote, resume, end)
 
 
 def wrap(start_tag: bytes, end_tag: bytes):
