@@ -28,9 +28,9 @@ class Limits:
 
 def human_size(size: int) -> str:
     if size >= MB:
-        return f"{size / MB:g} MB"
+        return f"{round(size / MB, 1):g} MB"
     if size >= 1024:
-        return f"{size / 1024:g} KB"
+        return f"{round(size / 1024, 1):g} KB"
     return f"{size} bytes"
 
 

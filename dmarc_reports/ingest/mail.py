@@ -27,6 +27,30 @@ FAILURE_REPORT = (
     "and TLS-RPT reports are read"
 )
 REPORT_FILE = re.compile(r"\.(xml|gz|gzip|zip|json|eml|mbox)$", re.IGNORECASE)
+PARAMETER_HEADERS = ("content-type", "content-disposition")  # the headers whose parameters are read
+MAX_PARAMETER_HEADER = 4 * 1024  # one of them (a few hundred bytes in practice, a long file name included)
+MAX_PARAMETER_HEADERS = 256 * 1024  # all of them in one e-mail, its parts and forwarded e-mails included
+
+
+class Headers(email.policy.Compat32):
+    """compat32 (headers kept as sent, their parameters read by the legacy code: microseconds where the
+    default policy's header parser takes milliseconds per kilobyte of a malformed Content-Type, 20 s
+    for one of 280 KB, found by fuzzing), refusing Content-Type and Content-Disposition headers past
+    the limits above: the legacy code reads parameters in a time that grows with the square of a
+    header's length when its quotes hold many semicolons."""
+
+    spent = None  # [bytes of such headers read so far]: one list per e-mail
+
+    def header_source_parse(self, sourcelines):
+        name, value = super().header_source_parse(sourcelines)
+        if name.strip().lower() in PARAMETER_HEADERS:
+            self.spent[0] += len(value)
+            if len(value) > MAX_PARAMETER_HEADER:
+                raise ValueError(f"a {name.strip()} header of {human_size(len(value))}, where a few hundred bytes are usual")
+            if self.spent[0] > MAX_PARAMETER_HEADERS:
+                raise ValueError(f"more than {human_size(MAX_PARAMETER_HEADERS)} of Content-Type and "
+                                 "Content-Disposition headers")
+        return name, value
 
 
 def read_message(stream: BinaryIO, limits: Limits) -> Message:
@@ -39,10 +63,7 @@ def read_message(stream: BinaryIO, limits: Limits) -> Message:
         raise Rejected(f"The e-mail is {human_size(size)}; e-mails over "
                        f"{human_size(limits.max_email_bytes)} are not read")
     try:
-        # compat32: headers kept as sent and their parameters read by the legacy code, which takes a
-        # few microseconds where the default policy's header parser takes milliseconds per kilobyte of
-        # a malformed Content-Type (20 s for one of 280 KB, found by fuzzing) and has raised on others.
-        message = BytesParser(policy=email.policy.compat32).parse(stream)
+        message = BytesParser(policy=Headers(spent=[0])).parse(stream)
         failure_report = _is_failure_report(message)
     except (ValueError, TypeError, IndexError, AttributeError, LookupError) as error:
         raise Rejected(f"The e-mail is malformed and cannot be read ({error})") from None
