@@ -327,7 +327,8 @@ def test_it_reads_a_report_without_records_or_with_one(ways):
 
 
 SNIPPETS = [b"<!--c-->", b"&amp;", b"&#49;", b"\r\n", b" ", b"<x/>", b"</record>", b"<record>", b"\xff", b"<",
-            b"<![CDATA[x]]>", b"<extension/>", b"<?pi x?>", b"<record a='1'>", b"\n<record></record>", b"9"]
+            b"<![CDATA[x]]>", b"<extension/>", b"<?pi x?>", b"<record a='1'>", b"\n<record></record>", b"9", b"'", b'"',
+            b" a='1", b' b="2"']
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
